@@ -1,0 +1,3 @@
+from punkml.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The Punk API v2 server (``punkml api serve``)."""

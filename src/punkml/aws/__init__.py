@@ -1,0 +1,1 @@
+"""AWS backends (Kinesis, S3, Glue) and Lambda handlers built from the same pipeline code."""

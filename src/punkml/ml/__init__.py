@@ -1,0 +1,1 @@
+"""The IBU model: features, models, training, evaluation, registry, prediction."""

@@ -1,0 +1,1 @@
+"""Ingestion: schedule → collector → stream → raw and cleaned delivery → catalog."""

@@ -1,0 +1,34 @@
+"""``punkml data …``: obtain and inspect the pinned Punk API dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from punkml.cli_options import HomeOption
+
+app = typer.Typer(
+    help="Obtain the pinned Punk API dataset (punkapi-db@2.6.0).", no_args_is_help=True
+)
+
+
+@app.command("fetch")
+def fetch(
+    from_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="Use a local punkapi-db-2.6.0.tgz (integrity checked) or data.json instead of npm.",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Fetch again even if cached.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Fetch punkapi-db@2.6.0 with npm, verify its SHA-512 integrity, and cache data.json."""
+    from punkml.config import cache_dir
+    from punkml.source.dataset import BEER_COUNT, PACKAGE, VERSION, fetch_dataset
+
+    path = fetch_dataset(from_file=from_file, cache=cache_dir(home), force=force)
+    typer.echo(f"{PACKAGE}@{VERSION}: {BEER_COUNT} beers verified at {path}")

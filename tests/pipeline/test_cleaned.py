@@ -1,0 +1,100 @@
+"""The cleaned schema and the transform of one beer into rows."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pytest
+
+from punkml.errors import SchemaError
+from punkml.pipeline.cleaned import (
+    BEERS_SCHEMA,
+    SEED_COLUMNS,
+    TABLE_SCHEMAS,
+    clean_beer,
+    ibu_flag,
+    tables_from_beers,
+)
+from punkml.source.dataset import load_beers
+from punkml.source.schema import validate_beer
+
+WHEN = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def dataset_tables() -> dict[str, pa.Table]:
+    return tables_from_beers(load_beers(), ingested_at=WHEN)
+
+
+def test_seed_columns_are_in_the_beers_schema_with_seq_and_ingested_at() -> None:
+    names = BEERS_SCHEMA.names
+    assert set(SEED_COLUMNS) | {"seq", "ingested_at"} <= set(names)
+    assert BEERS_SCHEMA.field("abv").type == pa.float64()
+
+
+def test_dataset_cleans_to_expected_row_counts(dataset_tables: dict[str, pa.Table]) -> None:
+    beers = load_beers()
+    assert dataset_tables["beers"].num_rows == 325
+    assert dataset_tables["hop_additions"].num_rows == sum(
+        len(b["ingredients"]["hops"]) for b in beers
+    )
+    assert dataset_tables["malts"].num_rows == sum(len(b["ingredients"]["malt"]) for b in beers)
+    for name, table in dataset_tables.items():
+        assert table.schema == TABLE_SCHEMAS[name]
+
+
+def test_seed_columns_equal_the_dataset(dataset_tables: dict[str, pa.Table]) -> None:
+    rows = {row["id"]: row for row in dataset_tables["beers"].to_pylist()}
+    for beer in load_beers():
+        for column in SEED_COLUMNS:
+            expected = beer[column]
+            assert rows[beer["id"]][column] == expected, (beer["id"], column)
+
+
+def test_ibu_flags_mark_missing_and_copied_target_og(dataset_tables: dict[str, pa.Table]) -> None:
+    flags = {
+        row["id"]: row["ibu_flag"]
+        for row in dataset_tables["beers"].to_pylist()
+        if row["ibu_flag"] is not None
+    }
+    assert flags == {
+        24: "missing",
+        169: "missing",
+        235: "missing",
+        236: "missing",
+        237: "missing",
+        137: "equals_target_og",
+        185: "equals_target_og",
+    }
+    assert ibu_flag(450.0, 1060.0) == "implausible"
+    assert ibu_flag(45.0, 1060.0) is None
+
+
+def test_hop_rows_carry_normalized_values() -> None:
+    beer = copy.deepcopy(next(b for b in load_beers() if b["id"] == 29))
+    beer["ingredients"]["hops"].append(
+        {
+            "name": "Galaxy",
+            "amount": {"value": 0.05, "unit": "kilogram"},
+            "add": "Dry Hop, at Day 8",
+            "attribute": "aroma, 14% alpha",
+        }
+    )
+    cleaned = clean_beer(validate_beer(beer), seq=7, ingested_at=WHEN)
+    first, last = cleaned.hop_additions[0], cleaned.hop_additions[-1]
+    assert (first["stage"], first["boil_minutes"], first["grams"]) == ("boil", 60.0, 20.0)
+    assert first["attribute"] == "bittering" and first["is_hop"] is True
+    assert last["grams"] == 50.0 and last["stage"] == "dry-hop" and last["boil_minutes"] is None
+    assert last["alpha_acid_pct"] == 14.0
+    assert all(row["seq"] == 7 and row["beer_id"] == 29 for row in cleaned.hop_additions)
+    assert cleaned.malts[0]["kilograms"] == 4.75
+    assert cleaned.beer["volume_litres"] == 20.0 and cleaned.beer["boil_volume_litres"] == 25.0
+
+
+def test_invalid_beer_names_the_field_path() -> None:
+    beer = copy.deepcopy(load_beers()[0])
+    beer["ingredients"]["hops"][1]["amount"]["value"] = "lots"
+    with pytest.raises(SchemaError, match=r"ingredients\.hops\.1\.amount\.value"):
+        tables_from_beers([load_beers()[1], beer])

@@ -24,7 +24,7 @@ from punkml.pipeline.normalize import (
     normalize_attribute,
     normalize_stage,
 )
-from punkml.source.schema import Beer, validate_beer
+from punkml.source.schema import Beer, Hop, Malt, validate_beer
 
 # An IBU far above what hops can give (about 120 is the solubility limit; DIY Dog's highest real
 # claims are in the low hundreds) is flagged, not dropped.
@@ -123,84 +123,111 @@ def ibu_flag(ibu: float | None, target_og: float | None) -> str | None:
     return None
 
 
-def clean_beer(beer: Beer, *, seq: int, ingested_at: datetime) -> CleanedBeer:
-    """The cleaned rows of one validated beer received as stream record ``seq``."""
-    hops = beer.ingredients.hops
-    boil_total = boil_length_minutes(hop.add for hop in hops)
-    beer_row = {
-        "id": beer.id,
-        "name": beer.name,
-        "abv": beer.abv,
-        "ibu": beer.ibu,
-        "target_fg": beer.target_fg,
-        "target_og": beer.target_og,
-        "ebc": beer.ebc,
-        "srm": beer.srm,
-        "ph": beer.ph,
-        "attenuation_level": beer.attenuation_level,
-        "volume_litres": litres(beer.volume.value, beer.volume.unit),
-        "boil_volume_litres": litres(beer.boil_volume.value, beer.boil_volume.unit),
-        "boil_minutes": boil_total,
-        "yeast": beer.ingredients.yeast,
-        "first_brewed": beer.first_brewed or None,
-        "ibu_flag": ibu_flag(beer.ibu, beer.target_og),
-        "hop_count": len(hops),
-        "malt_count": len(beer.ingredients.malt),
-        "seq": seq,
-        "ingested_at": ingested_at,
-    }
-    hop_rows = []
-    for position, hop in enumerate(hops):
-        stage, boil_minutes = normalize_stage(hop.add, boil_total)
-        hop_rows.append(
-            {
-                "seq": seq,
-                "beer_id": beer.id,
-                "position": position,
-                "hop_name": hop.name.strip(),
-                "grams": grams(hop.amount.value, hop.amount.unit),
-                "amount_value": hop.amount.value,
-                "amount_unit": hop.amount.unit,
-                "add_raw": hop.add,
-                "stage": stage,
-                "boil_minutes": boil_minutes,
-                "attribute_raw": hop.attribute,
-                "attribute": normalize_attribute(hop.attribute),
-                "alpha_acid_pct": alpha_from_attribute(hop.attribute),
-                "is_hop": is_hop(hop.name),
-                "ingested_at": ingested_at,
-            }
-        )
-    malt_rows = [
-        {
+class CleanedBatch:
+    """Cleaned rows of many beer events, accumulated column by column.
+
+    Appending to column lists (rather than building a dict per row) keeps the transform cheap on
+    the delivery hot path; ``to_tables`` turns the columns into Arrow tables with the declared
+    schemas.
+    """
+
+    def __init__(self) -> None:
+        self._columns: dict[str, dict[str, list[Any]]] = {
+            table: {name: [] for name in schema.names} for table, schema in TABLE_SCHEMAS.items()
+        }
+
+    def __len__(self) -> int:
+        return len(self._columns["beers"]["id"])
+
+    def add(self, beer: Beer, *, seq: int, ingested_at: datetime) -> None:
+        """Append the cleaned rows of one validated beer received as stream record ``seq``."""
+        ingredients = beer["ingredients"]
+        hops = ingredients.get("hops", [])
+        malts = ingredients.get("malt", [])
+        boil_total = boil_length_minutes(hop["add"] for hop in hops)
+        ibu, target_og = beer.get("ibu"), beer.get("target_og")
+        volume, boil_volume = beer["volume"], beer["boil_volume"]
+        values = {
+            "id": beer["id"],
+            "name": beer["name"],
+            "abv": beer.get("abv"),
+            "ibu": ibu,
+            "target_fg": beer.get("target_fg"),
+            "target_og": target_og,
+            "ebc": beer.get("ebc"),
+            "srm": beer.get("srm"),
+            "ph": beer.get("ph"),
+            "attenuation_level": beer.get("attenuation_level"),
+            "volume_litres": litres(volume["value"], volume["unit"]),
+            "boil_volume_litres": litres(boil_volume["value"], boil_volume["unit"]),
+            "boil_minutes": boil_total,
+            "yeast": ingredients.get("yeast"),
+            "first_brewed": beer.get("first_brewed") or None,
+            "ibu_flag": ibu_flag(ibu, target_og),
+            "hop_count": len(hops),
+            "malt_count": len(malts),
             "seq": seq,
-            "beer_id": beer.id,
-            "position": position,
-            "malt_name": malt.name.strip(),
-            "kilograms": kilograms(malt.amount.value, malt.amount.unit),
-            "amount_value": malt.amount.value,
-            "amount_unit": malt.amount.unit,
             "ingested_at": ingested_at,
         }
-        for position, malt in enumerate(beer.ingredients.malt)
-    ]
-    return CleanedBeer(beer=beer_row, hop_additions=hop_rows, malts=malt_rows)
+        for name, column in self._columns["beers"].items():
+            column.append(values[name])
+        self._add_hops(beer["id"], hops, boil_total, seq, ingested_at)
+        self._add_malts(beer["id"], malts, seq, ingested_at)
+
+    def _add_hops(
+        self, beer_id: int, hops: list[Hop], boil_total: float, seq: int, ingested_at: datetime
+    ) -> None:
+        columns = self._columns["hop_additions"]
+        for position, hop in enumerate(hops):
+            amount, attribute = hop["amount"], hop.get("attribute", "")
+            stage, boil_minutes = normalize_stage(hop["add"], boil_total)
+            columns["seq"].append(seq)
+            columns["beer_id"].append(beer_id)
+            columns["position"].append(position)
+            columns["hop_name"].append(hop["name"].strip())
+            columns["grams"].append(grams(amount["value"], amount["unit"]))
+            columns["amount_value"].append(amount["value"])
+            columns["amount_unit"].append(amount["unit"])
+            columns["add_raw"].append(hop["add"])
+            columns["stage"].append(stage)
+            columns["boil_minutes"].append(boil_minutes)
+            columns["attribute_raw"].append(attribute)
+            columns["attribute"].append(normalize_attribute(attribute))
+            columns["alpha_acid_pct"].append(alpha_from_attribute(attribute))
+            columns["is_hop"].append(is_hop(hop["name"]))
+            columns["ingested_at"].append(ingested_at)
+
+    def _add_malts(self, beer_id: int, malts: list[Malt], seq: int, ingested_at: datetime) -> None:
+        columns = self._columns["malts"]
+        for position, malt in enumerate(malts):
+            amount = malt["amount"]
+            columns["seq"].append(seq)
+            columns["beer_id"].append(beer_id)
+            columns["position"].append(position)
+            columns["malt_name"].append(malt["name"].strip())
+            columns["kilograms"].append(kilograms(amount["value"], amount["unit"]))
+            columns["amount_value"].append(amount["value"])
+            columns["amount_unit"].append(amount["unit"])
+            columns["ingested_at"].append(ingested_at)
+
+    def to_tables(self) -> dict[str, pa.Table]:
+        """Arrow tables (by table name) of everything added so far."""
+        return {
+            table: pa.Table.from_pydict(columns, schema=TABLE_SCHEMAS[table])
+            for table, columns in self._columns.items()
+        }
 
 
-def to_tables(cleaned: Iterable[CleanedBeer]) -> dict[str, pa.Table]:
-    """Arrow tables (by table name) holding the rows of many cleaned beers."""
-    beers: list[dict[str, Any]] = []
-    hop_additions: list[dict[str, Any]] = []
-    malts: list[dict[str, Any]] = []
-    for item in cleaned:
-        beers.append(item.beer)
-        hop_additions.extend(item.hop_additions)
-        malts.extend(item.malts)
-    return {
-        "beers": pa.Table.from_pylist(beers, schema=BEERS_SCHEMA),
-        "hop_additions": pa.Table.from_pylist(hop_additions, schema=HOP_ADDITIONS_SCHEMA),
-        "malts": pa.Table.from_pylist(malts, schema=MALTS_SCHEMA),
-    }
+def clean_beer(beer: Beer, *, seq: int, ingested_at: datetime) -> CleanedBeer:
+    """The cleaned rows of one validated beer (for single events, e.g. a Lambda record)."""
+    batch = CleanedBatch()
+    batch.add(beer, seq=seq, ingested_at=ingested_at)
+    tables = batch.to_tables()
+    return CleanedBeer(
+        beer=tables["beers"].to_pylist()[0],
+        hop_additions=tables["hop_additions"].to_pylist(),
+        malts=tables["malts"].to_pylist(),
+    )
 
 
 def tables_from_beers(
@@ -211,7 +238,7 @@ def tables_from_beers(
     Raises ``SchemaError`` naming the beer and the field path of the first invalid beer.
     """
     when = ingested_at or datetime.now(UTC)
-    return to_tables(
-        clean_beer(validate_beer(payload), seq=position, ingested_at=when)
-        for position, payload in enumerate(beers)
-    )
+    batch = CleanedBatch()
+    for position, payload in enumerate(beers):
+        batch.add(validate_beer(payload), seq=position, ingested_at=when)
+    return batch.to_tables()

@@ -1,0 +1,230 @@
+"""The catalog: named, queryable tables over the lake (DuckDB views over Arrow datasets).
+
+Views (a contract): ``raw_beers``, ``beers``, ``beers_latest``, ``hop_additions``, ``malts``,
+``dead_letters`` and ``predictions``. The lake is read through ``pyarrow.fs``, so a local lake and
+an ``s3://`` lake are queried the same way. A table with no files yet is an empty view with its
+declared schema, so queries never fail just because nothing was delivered.
+
+    from punkml.pipeline.catalog import Catalog
+    with Catalog(settings) as catalog:
+        table = catalog.query("SELECT id, ibu FROM beers_latest ORDER BY id")  # a pyarrow.Table
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from punkml.config import Settings
+from punkml.errors import LakeError
+from punkml.pipeline.lake import (
+    CLEANED_DIR,
+    DEAD_LETTERS_DIR,
+    PREDICTIONS_DIR,
+    RAW_DIR,
+    Lake,
+)
+from punkml.pipeline.raw import RAW_SUFFIX, raw_schema
+from punkml.pipeline.transform import PARQUET_SUFFIX, dead_letters_schema
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.dataset as pads
+
+CLEANED_TABLES = ("beers", "hop_additions", "malts")
+VIEWS = (
+    "raw_beers",
+    "beers",
+    "beers_latest",
+    "hop_additions",
+    "malts",
+    "dead_letters",
+    "predictions",
+)
+MAX_SQL_CHARS = 100_000
+
+# One row per beer id: the event with the highest stream sequence number.
+BEERS_LATEST_SQL = """
+CREATE VIEW beers_latest AS
+SELECT * FROM beers
+QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq DESC) = 1
+"""
+
+
+def predictions_schema() -> pa.Schema:
+    """The columns ``punkml predict`` prints, used for an empty ``predictions`` view."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("id", pa.int64()),
+            ("name", pa.string()),
+            ("ibu_pred", pa.float64()),
+            ("ibu_low", pa.float64()),
+            ("ibu_high", pa.float64()),
+            ("model_version", pa.string()),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class TableStats:
+    """Files and rows of one lake table."""
+
+    name: str
+    files: int
+    rows: int
+
+
+class Catalog:
+    """Query the lake with SQL; one in-memory DuckDB connection with every view defined."""
+
+    def __init__(self, settings: Settings, lake_uri: str | None = None) -> None:
+        self.settings = settings
+        self.lake = Lake.open(lake_uri, settings)
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    # -- public API ------------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run one SQL statement against the views and return the result as an Arrow table."""
+        import duckdb
+
+        if len(sql) > MAX_SQL_CHARS:
+            raise LakeError(f"the SQL text is {len(sql)} characters; the limit is {MAX_SQL_CHARS}")
+        try:
+            relation = self.connection().sql(sql, params=list(params) if params else None)
+            if relation is None:  # a statement that returns no rows (e.g. SET)
+                import pyarrow as pa
+
+                return pa.table({})
+            table: pa.Table = relation.to_arrow_table()
+        except duckdb.Error as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise LakeError(f"SQL failed: {first_line}") from exc
+        return table
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection with the views (built on first use, one snapshot of the lake)."""
+        if self._con is None:
+            self._con = self._connect()
+        return self._con
+
+    def refresh(self) -> None:
+        """See files delivered since the views were built."""
+        self.close()
+
+    def stats(self) -> list[TableStats]:
+        """Files and rows of every lake table (Parquet rows from metadata; raw rows by scanning)."""
+        out = []
+        for name, (relative, suffix) in _table_locations().items():
+            files = self.lake.files(relative, suffix)
+            rows = 0
+            if files:
+                rows = int(
+                    self.connection().execute(f"SELECT count(*) FROM {name}").fetchone()[0]  # type: ignore[index]
+                )
+            out.append(TableStats(name=name, files=len(files), rows=rows))
+        return out
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- building the views ----------------------------------------------------------------------
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        import duckdb
+
+        con = duckdb.connect(":memory:")
+        sources = {
+            "raw_beers": self._raw_dataset(),
+            "dead_letters": self._parquet_dataset(DEAD_LETTERS_DIR, dead_letters_schema()),
+            "predictions": self._parquet_dataset(PREDICTIONS_DIR, None),
+        }
+        from punkml.pipeline.cleaned import TABLE_SCHEMAS
+
+        for table in CLEANED_TABLES:
+            sources[table] = self._parquet_dataset(f"{CLEANED_DIR}/{table}", TABLE_SCHEMAS[table])
+        empty = {
+            "raw_beers": raw_schema(),
+            "dead_letters": _with_ingest_date(dead_letters_schema()),
+            "predictions": predictions_schema(),
+            **{table: _with_ingest_date(TABLE_SCHEMAS[table]) for table in CLEANED_TABLES},
+        }
+        for name, source in sources.items():
+            # Registered Arrow objects are scanned lazily, with projection and filter pushdown.
+            con.register(
+                f"_lake_{name}", source if source is not None else empty[name].empty_table()
+            )
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM _lake_{name}")
+        con.execute(BEERS_LATEST_SQL)
+        return con
+
+    def _parquet_dataset(self, relative: str, schema: pa.Schema | None) -> pads.Dataset | None:
+        import pyarrow as pa
+        import pyarrow.dataset as pads
+
+        files = self.lake.files(relative, PARQUET_SUFFIX)
+        if not files:
+            return None
+        partitioning: Any = "hive"
+        if schema is not None:
+            partitioning = pads.partitioning(
+                pa.schema([("ingest_date", pa.date32())]), flavor="hive"
+            )
+            schema = _with_ingest_date(schema)
+        try:
+            return pads.dataset(
+                files,
+                filesystem=self.lake.fs,
+                format="parquet",
+                partitioning=partitioning,
+                partition_base_dir=self.lake.path(relative),
+                schema=schema,
+            )
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise LakeError(f"cannot read the lake table {relative}: {exc}") from exc
+
+    def _raw_dataset(self) -> pads.Dataset | None:
+        import pyarrow as pa
+        import pyarrow.dataset as pads
+        import pyarrow.json as pajson
+
+        files = self.lake.files(RAW_DIR, RAW_SUFFIX)
+        if not files:
+            return None
+        file_format = pads.JsonFileFormat(
+            parse_options=pajson.ParseOptions(explicit_schema=raw_schema())
+        )
+        try:
+            return pads.dataset(
+                files, filesystem=self.lake.fs, format=file_format, schema=raw_schema()
+            )
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise LakeError(f"cannot read the raw lake files: {exc}") from exc
+
+
+def _with_ingest_date(schema: pa.Schema) -> pa.Schema:
+    import pyarrow as pa
+
+    return schema.append(pa.field("ingest_date", pa.date32()))
+
+
+def _table_locations() -> dict[str, tuple[str, str]]:
+    """Lake directory and file suffix of each table that has files."""
+    return {
+        "raw_beers": (RAW_DIR, RAW_SUFFIX),
+        **{table: (f"{CLEANED_DIR}/{table}", PARQUET_SUFFIX) for table in CLEANED_TABLES},
+        "dead_letters": (DEAD_LETTERS_DIR, PARQUET_SUFFIX),
+        "predictions": (PREDICTIONS_DIR, PARQUET_SUFFIX),
+    }

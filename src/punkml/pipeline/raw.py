@@ -1,0 +1,98 @@
+"""Raw delivery: every record exactly as received, as gzip JSON lines partitioned by arrival hour.
+
+Each line is one record: ``{"seq", "partition_key", "arrived_at", "payload"}`` where ``payload`` is
+the record's bytes decoded as UTF-8 text (byte for byte what the collector received), or ``null``
+with ``payload_base64`` set when the bytes are not UTF-8. The hour directory comes from the record's
+arrival time on the stream, so replaying a batch writes the same files.
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import orjson
+
+from punkml.pipeline.lake import RAW_DIR, Lake, batch_file_name
+from punkml.pipeline.stream import Record
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+RAW_SUFFIX = ".jsonl.gz"
+GZIP_LEVEL = 3
+"""zlib level: 3 compresses these records almost as well as 6 at about twice the speed."""
+
+
+def raw_schema() -> pa.Schema:
+    """Columns of a raw JSON line, as the catalog reads them."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field("seq", pa.int64(), nullable=False),
+            pa.field("partition_key", pa.string(), nullable=False),
+            pa.field("arrived_at", pa.timestamp("ms", tz="UTC"), nullable=False),
+            pa.field("payload", pa.string()),
+            pa.field("payload_base64", pa.string()),
+        ]
+    )
+
+
+def arrival_hour(arrived_at_ms: int) -> str:
+    """``YYYY/MM/DD/HH`` (UTC) of an arrival time in milliseconds."""
+    return datetime.fromtimestamp(arrived_at_ms / 1000, tz=UTC).strftime("%Y/%m/%d/%H")
+
+
+def raw_line(record: Record) -> bytes:
+    """One JSON line (with its newline) for ``record``."""
+    arrived = datetime.fromtimestamp(record.arrived_at_ms / 1000, tz=UTC)
+    line: dict[str, object] = {
+        "seq": record.seq,
+        "partition_key": record.partition_key,
+        "arrived_at": arrived.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+    try:
+        line["payload"] = record.data.decode("utf-8")
+    except UnicodeDecodeError:
+        line["payload"] = None
+        line["payload_base64"] = base64.b64encode(record.data).decode("ascii")
+    return orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def gzip_bytes(data: bytes, level: int = GZIP_LEVEL) -> bytes:
+    """``data`` as a gzip member, deterministic (no time stamp or file name in the header)."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+def encode_raw_batch(records: Sequence[Record]) -> dict[str, bytes]:
+    """The files of one batch: relative path → gzip JSON lines, one file per arrival hour."""
+    if not records:
+        return {}
+    name = batch_file_name(records[0].seq, records[-1].seq, RAW_SUFFIX)
+    by_hour: dict[str, list[bytes]] = {}
+    for record in records:
+        by_hour.setdefault(arrival_hour(record.arrived_at_ms), []).append(raw_line(record))
+    return {
+        f"{RAW_DIR}/{hour}/{name}": gzip_bytes(b"".join(lines)) for hour, lines in by_hour.items()
+    }
+
+
+class RawSink:
+    """Writes each batch of the ``raw`` consumer to the lake."""
+
+    consumer = "raw"
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+
+    def write(self, records: Sequence[Record]) -> int:
+        """Write the batch's files (replacing any earlier copy); return the number of files."""
+        files = encode_raw_batch(records)
+        for relative, data in files.items():
+            self.lake.write_bytes(relative, data)
+        return len(files)

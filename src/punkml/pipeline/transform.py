@@ -1,0 +1,164 @@
+"""Cleaned delivery: validate each stream record, clean it into Arrow tables, or dead-letter it.
+
+The cleaning itself (``punkml.pipeline.cleaned``) and the schema (``punkml.source.schema``) are
+declared once elsewhere; this module only applies them to stream records: a record that is too
+large, not JSON, or not a Punk API v2 beer goes to ``dead_letters`` with its error and its original
+bytes, and the batch goes on. ``ingested_at`` is the record's arrival time on the stream, never the
+wall clock, so delivering the same records again produces the same rows and files.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from punkml.errors import SchemaError
+from punkml.pipeline.lake import CLEANED_DIR, DEAD_LETTERS_DIR, Lake, batch_file_name
+from punkml.pipeline.stream import Record
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from punkml.source.schema import Beer
+
+MAX_BEER_BYTES = 256 * 1024
+"""Largest record accepted as one beer (bytes); real beers are 1-6 KiB."""
+PARQUET_SUFFIX = ".parquet"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def dead_letters_schema() -> pa.Schema:
+    """Columns of the ``dead_letters`` table."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field("seq", pa.int64(), nullable=False),
+            pa.field("partition_key", pa.string(), nullable=False),
+            pa.field("ingested_at", pa.timestamp("us", tz="UTC"), nullable=False),
+            pa.field("error", pa.string(), nullable=False),
+            pa.field("payload", pa.string()),
+            pa.field("payload_base64", pa.string()),
+            pa.field("payload_bytes", pa.int64(), nullable=False),
+        ]
+    )
+
+
+def arrival_time(record: Record) -> datetime:
+    """The record's arrival time on the stream as an aware UTC datetime (millisecond precision)."""
+    return _EPOCH + timedelta(milliseconds=record.arrived_at_ms)
+
+
+@dataclass(frozen=True)
+class TransformedBatch:
+    """The cleaned tables (by table name) and the dead letters of one group of records."""
+
+    tables: dict[str, pa.Table]
+    dead_letters: pa.Table
+
+
+class _DeadLetters:
+    """Dead-letter rows accumulated column by column."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list[Any]] = {name: [] for name in dead_letters_schema().names}
+
+    def add(self, record: Record, when: datetime, error: str) -> None:
+        try:
+            text: str | None = record.data.decode("utf-8")
+            encoded = None
+        except UnicodeDecodeError:
+            text, encoded = None, base64.b64encode(record.data).decode("ascii")
+        row = {
+            "seq": record.seq,
+            "partition_key": record.partition_key,
+            "ingested_at": when,
+            "error": error,
+            "payload": text,
+            "payload_base64": encoded,
+            "payload_bytes": len(record.data),
+        }
+        for name, column in self.columns.items():
+            column.append(row[name])
+
+    def to_table(self) -> pa.Table:
+        import pyarrow as pa
+
+        return pa.Table.from_pydict(self.columns, schema=dead_letters_schema())
+
+
+def validate_record(record: Record) -> Beer:
+    """The record's payload as a validated beer; ``SchemaError`` says why it is not one."""
+    from punkml.source.schema import validate_beer_json
+
+    if len(record.data) > MAX_BEER_BYTES:
+        raise SchemaError(
+            f"record is {len(record.data)} bytes, over the {MAX_BEER_BYTES}-byte limit of one beer"
+        )
+    return validate_beer_json(record.data)
+
+
+def transform_records(records: Sequence[Record]) -> TransformedBatch:
+    """Validate and clean ``records``; every record ends up in the tables or in the dead letters."""
+    from punkml.pipeline.cleaned import CleanedBatch
+
+    batch = CleanedBatch()
+    added: list[tuple[Beer, int, datetime]] = []
+    dead = _DeadLetters()
+    for record in records:
+        when = arrival_time(record)
+        try:
+            beer = validate_record(record)
+        except SchemaError as exc:
+            dead.add(record, when, str(exc))
+            continue
+        try:
+            batch.add(beer, seq=record.seq, ingested_at=when)
+        except Exception as exc:  # a transform bug must not stop the delivery: dead-letter it
+            dead.add(record, when, f"cannot clean beer: {type(exc).__name__}: {exc}")
+            # The failed add may have appended part of its rows: rebuild from the good ones.
+            batch = CleanedBatch()
+            for good, seq, good_when in added:
+                batch.add(good, seq=seq, ingested_at=good_when)
+            continue
+        added.append((beer, record.seq, when))
+    return TransformedBatch(tables=batch.to_tables(), dead_letters=dead.to_table())
+
+
+def ingest_date(record: Record) -> str:
+    """``YYYY-MM-DD`` (UTC) of the record's arrival: the Hive partition of its rows."""
+    return arrival_time(record).strftime("%Y-%m-%d")
+
+
+class CleanedSink:
+    """Writes each batch of the ``cleaned`` consumer as Parquet, Hive-partitioned by ingest date."""
+
+    consumer = "cleaned"
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+
+    def write(self, records: Sequence[Record]) -> int:
+        """Write the batch's tables and dead letters (replacing any earlier copy); count files."""
+        if not records:
+            return 0
+        name = batch_file_name(records[0].seq, records[-1].seq, PARQUET_SUFFIX)
+        by_date: dict[str, list[Record]] = {}
+        for record in records:
+            by_date.setdefault(ingest_date(record), []).append(record)
+        files = 0
+        for date, group in by_date.items():
+            out = transform_records(group)
+            targets = {
+                f"{CLEANED_DIR}/{table}/ingest_date={date}/{name}": rows
+                for table, rows in out.tables.items()
+            }
+            targets[f"{DEAD_LETTERS_DIR}/ingest_date={date}/{name}"] = out.dead_letters
+            for relative, table in targets.items():
+                if table.num_rows:
+                    self.lake.write_parquet(relative, table)
+                    files += 1
+        return files

@@ -1,7 +1,61 @@
-"""``punkml api …``: serve the Punk API v2 (work in progress)."""
+"""``punkml api …``: serve the Punk API v2 over the pinned dataset."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from punkml.cli_options import HomeOption
+
 app = typer.Typer(help="Serve the Punk API v2 over the pinned dataset.", no_args_is_help=True)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (loopback by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8000,
+    rate_limit: Annotated[
+        int,
+        typer.Option(
+            "--rate-limit",
+            min=0,
+            help="Requests allowed per client IP per hour (429 past it); 0 disables the limit.",
+        ),
+    ] = 3600,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=16,
+            help="Worker processes; more than 1 requires --rate-limit 0 (counts are per process).",
+        ),
+    ] = 1,
+    rate_window: Annotated[
+        float,
+        typer.Option(
+            "--rate-window",
+            min=0.001,
+            hidden=True,
+            help="Length of the rate-limit window in seconds (for tests).",
+        ),
+    ] = 3600.0,
+    home: HomeOption = None,
+) -> None:
+    """Serve the Punk API v2 (/v2/beers, /v2/beers/{id}, /v2/beers/random) and /openapi.json.
+
+    Stops gracefully on SIGTERM or Ctrl-C.
+    """
+    from punkml.api.server import serve_api
+
+    serve_api(
+        host=host,
+        port=port,
+        rate_limit=rate_limit,
+        rate_window_seconds=rate_window,
+        workers=workers,
+        home=home,
+    )

@@ -1,0 +1,171 @@
+"""The ASGI entry point: ``/v2`` semantics of the original (CORS, rate limit, routing) and a lean
+fast path for ``/v2/beers*``; every other request goes to the FastAPI application behind it.
+
+The beers routes are served here without a framework because they are the hot path (thousands of
+requests per second); FastAPI still serves the OpenAPI document, the docs and the other routers.
+Routing follows Express's defaults: case-insensitive paths and one optional trailing slash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import unquote, unquote_plus
+
+from punkml.api.ratelimit import RateLimiter
+from punkml.api.responses import (
+    CORS_ALLOW_METHODS,
+    CORS_HEADERS,
+    JSON_CONTENT_TYPE,
+    SECURITY_HEADERS,
+    Headers,
+    JsonResponse,
+    endpoint_not_found,
+    rate_limited,
+    uri_too_long,
+)
+from punkml.api.store import BeerStore
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MAX_QUERY_BYTES = 8192
+MAX_QUERY_PARAMS = 1000  # qs's parameterLimit: the rest is ignored, as in the original
+_V2 = "/v2"
+_BEERS = "/v2/beers"
+_RANDOM = "/v2/beers/random"
+_V2_HEADERS: Headers = [JSON_CONTENT_TYPE, *SECURITY_HEADERS, *CORS_HEADERS]
+
+
+def parse_query_string(query_string: bytes) -> dict[str, str]:
+    """Query parameters as Express's ``qs`` gives them: ``+`` is a space, a bare key is ``""``.
+
+    A repeated parameter keeps its last value (the original turned it into an array, which its
+    filters then mishandled).
+    """
+    params: dict[str, str] = {}
+    text = query_string.decode("latin-1")
+    for count, piece in enumerate(part for part in text.split("&") if part):
+        if count >= MAX_QUERY_PARAMS:
+            break
+        key, _, value = piece.partition("=")
+        params[_decode(key)] = _decode(value)
+    return params
+
+
+def _decode(text: str) -> str:
+    # The query bytes were read as latin-1 to split them losslessly; percent-escapes and raw bytes
+    # are then decoded as UTF-8 together.
+    raw = text.encode("latin-1")
+    return unquote_plus(raw.decode("utf-8", errors="replace"))
+
+
+def _beers_route(path: str) -> tuple[str, str] | None:
+    """Which beers route a path is (``list``, ``random`` or ``id``) and the raw id segment.
+
+    Matching is case-insensitive and allows one trailing slash, as Express's router did.
+    """
+    if len(path) > 1 and path.endswith("/"):
+        path = path[:-1]
+    lower = path.lower()
+    if lower == _BEERS:
+        return "list", ""
+    if lower == _RANDOM:
+        return "random", ""
+    segment = path[len(_BEERS) + 1 :]
+    if lower.startswith(_BEERS + "/") and segment and "/" not in segment:
+        return "id", segment
+    return None
+
+
+class PunkApi:
+    """ASGI application: the original's ``/v2`` behaviour in front of a FastAPI fallback."""
+
+    def __init__(self, store: BeerStore, limiter: RateLimiter | None, fallback: ASGIApp) -> None:
+        self.store = store
+        self.limiter = limiter
+        self.fallback = fallback
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.fallback(scope, receive, send)
+            return
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+        path = raw_path.decode("latin-1")
+        lower = path.lower()
+        if not (lower == _V2 or lower.startswith(_V2 + "/")):
+            await self.fallback(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            await self._preflight(scope, send)
+            return
+        headers = list(_V2_HEADERS)
+        if self.limiter is not None:
+            client = scope.get("client")
+            quota = self.limiter.hit(client[0] if client else "unknown")
+            headers += quota.headers()
+            if not quota.allowed:
+                await _send(send, scope, rate_limited(), headers)
+                return
+        route = _beers_route(path)
+        if route is None:
+            await self.fallback(scope, receive, _adding_headers(send, headers[1:]))
+            return
+        await _send(send, scope, self._answer(scope, route, path), headers)
+
+    def _answer(self, scope: Scope, route: tuple[str, str], path: str) -> JsonResponse:
+        query_string: bytes = scope.get("query_string", b"")
+        if scope["method"] not in ("GET", "HEAD"):
+            return endpoint_not_found(original_url(path.encode("latin-1"), query_string))
+        kind, segment = route
+        if kind == "random":
+            return self.store.random_answer()
+        if kind == "id":
+            # Like an Express param: percent-decoded, original case kept (it is echoed in a 404).
+            return self.store.beer_answer(
+                unquote(segment.encode("latin-1").decode("utf-8", "replace"))
+            )
+        if len(query_string) > MAX_QUERY_BYTES:
+            return uri_too_long()
+        return self.store.beers_answer(parse_query_string(query_string), cache_key=query_string)
+
+    async def _preflight(self, scope: Scope, send: Send) -> None:
+        """CORS preflight, answered before rate limiting (the original's cors ran first)."""
+        headers: Headers = [*CORS_HEADERS, CORS_ALLOW_METHODS]
+        for name, value in scope.get("headers", []):
+            if name == b"access-control-request-headers":
+                headers.append((b"access-control-allow-headers", value))
+                headers.append((b"vary", b"Access-Control-Request-Headers"))
+                break
+        headers.append((b"content-length", b"0"))
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def original_url(raw_path: bytes, query_string: bytes) -> str:
+    """The request target as Express's ``req.originalUrl`` shows it: raw path and query."""
+    path = raw_path.decode("utf-8", "replace")
+    return f"{path}?{query_string.decode('latin-1')}" if query_string else path
+
+
+async def _send(send: Send, scope: Scope, response: JsonResponse, headers: Headers) -> None:
+    body = response.body
+    all_headers = [*headers, *response.headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": response.status, "headers": all_headers})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+
+def _adding_headers(send: Send, extra: Headers) -> Send:
+    """Wrap ``send`` so the response of the fallback app also carries ``extra`` headers."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            present = {name.lower() for name, _ in message.get("headers", [])}
+            added = [(name, value) for name, value in extra if name not in present]
+            message = {**message, "headers": [*message.get("headers", []), *added]}
+        await send(message)
+
+    return wrapped

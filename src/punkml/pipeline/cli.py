@@ -1,9 +1,375 @@
-"""Commands of this stage (work in progress)."""
+"""Commands of the ingestion stage: ``ingest once|backfill|run``, ``deliver``, ``status``, ``sql``."""
 
 from __future__ import annotations
 
+import logging
+import signal
+import sys
+import threading
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+from punkml.cli_options import HomeOption
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from punkml.config import Settings
+    from punkml.pipeline.delivery import DeliveryConfig, DeliveryStats
+
+ingest_app = typer.Typer(
+    help="Collect beers from a Punk API v2 source onto the stream.", no_args_is_help=True
+)
+
+SourceOption = Annotated[
+    str,
+    typer.Option(
+        "--source",
+        envvar="PUNKML_SOURCE",
+        help="Punk API v2 base URL, e.g. http://127.0.0.1:8000/v2 (start one: punkml api serve).",
+    ),
+]
+StreamOption = Annotated[
+    str | None,
+    typer.Option(
+        "--stream",
+        envvar="PUNKML_STREAM",
+        help="Stream URI: sqlite:///path/stream.sqlite[?retention_hours=24] or kinesis://NAME. "
+        "Default: <home>/stream.sqlite",
+        show_default=False,
+    ),
+]
+LakeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lake",
+        envvar="PUNKML_LAKE",
+        help="Lake root: a local directory or s3://bucket/prefix. Default: <home>/lake",
+        show_default=False,
+    ),
+]
+BufferBytesOption = Annotated[
+    int,
+    typer.Option(
+        "--buffer-bytes", min=1, help="Flush a delivery batch once its payloads reach this size."
+    ),
+]
+BufferSecondsOption = Annotated[
+    float,
+    typer.Option(
+        "--buffer-seconds",
+        min=0.01,
+        help="Flush a delivery batch once its oldest record has waited this long.",
+    ),
+]
+DEFAULT_SOURCE = "http://127.0.0.1:8000/v2"
+DEFAULT_BUFFER_BYTES = 1024 * 1024
+DEFAULT_BUFFER_SECONDS = 60.0
+MAX_TABLE_ROWS = 10_000
+
+
+class ConsumerChoice(StrEnum):
+    raw = "raw"
+    cleaned = "cleaned"
+    all = "all"
+
+
+class StatusFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class SqlFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
 
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the root ``punkml`` app."""
+    app.add_typer(ingest_app, name="ingest")
+    app.command("deliver")(deliver)
+    app.command("status")(status)
+    app.command("sql")(sql)
+
+
+# -- ingest ------------------------------------------------------------------------------------
+
+
+@ingest_app.command("once")
+def ingest_once(
+    source: SourceOption = DEFAULT_SOURCE, stream: StreamOption = None, home: HomeOption = None
+) -> None:
+    """Fetch one random beer from the source and put it on the stream."""
+    from punkml.pipeline.collector import collect_random, record_outcome
+    from punkml.source.client import PunkClient
+
+    settings = _settings(home)
+    with open_stream_closing(stream, settings) as log_stream:
+        try:
+            with PunkClient(source) as client:
+                seq = collect_random(client, log_stream)
+        except Exception as exc:
+            record_outcome(settings, error=exc)
+            raise
+        record_outcome(settings, records=1)
+    typer.echo(f"put 1 beer on the stream as record {seq}")
+
+
+@ingest_app.command("backfill")
+def ingest_backfill(
+    source: SourceOption = DEFAULT_SOURCE, stream: StreamOption = None, home: HomeOption = None
+) -> None:
+    """Put every beer of every page of the source on the stream."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from punkml.pipeline.collector import collect_all, record_outcome
+    from punkml.source.client import PunkClient
+
+    settings = _settings(home)
+    with (
+        open_stream_closing(stream, settings) as log_stream,
+        Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as progress,
+    ):
+        task = progress.add_task("backfill: 0 beers put", total=None)
+        done = 0
+
+        def advance(count: int) -> None:
+            nonlocal done
+            done += count
+            progress.update(task, description=f"backfill: {done} beers put")
+
+        try:
+            with PunkClient(source) as client:
+                total = collect_all(client, log_stream, on_put=advance)
+        except Exception as exc:
+            record_outcome(settings, records=done, error=exc)
+            raise
+        record_outcome(settings, records=total)
+    typer.echo(f"put {total} beers on the stream")
+
+
+@ingest_app.command("run")
+def ingest_run(
+    every: Annotated[
+        str | None,
+        typer.Option("--every", help="Collect one random beer at this interval: 30s, 5m, 1h."),
+    ] = None,
+    cron: Annotated[
+        str | None,
+        typer.Option("--cron", help="Collect on this cron expression (UTC) instead of --every."),
+    ] = None,
+    source: SourceOption = DEFAULT_SOURCE,
+    stream: StreamOption = None,
+    lake: LakeOption = None,
+    buffer_bytes: BufferBytesOption = DEFAULT_BUFFER_BYTES,
+    buffer_seconds: BufferSecondsOption = DEFAULT_BUFFER_SECONDS,
+    home: HomeOption = None,
+) -> None:
+    """Collect on a schedule (default every 5 minutes) and deliver, until SIGINT or SIGTERM.
+
+    On a signal the deliveries flush their buffers and checkpoint, then the command exits 0.
+    Source faults are logged and counted (see punkml status); the schedule keeps going.
+    """
+    from punkml.pipeline.runner import run_ingestion
+    from punkml.pipeline.schedule import Schedule
+    from punkml.source.client import PunkClient
+
+    settings = _settings(home)
+    schedule = Schedule.from_options(every, cron)
+    config = _delivery_config(buffer_bytes, buffer_seconds)
+    _setup_logging()
+    stop = _stop_on_signals()
+    logging.getLogger("punkml").info("collecting %s from %s", schedule.describe(), source)
+    summary = run_ingestion(
+        settings,
+        lambda: PunkClient(source),
+        schedule,
+        stream_uri=stream,
+        lake_uri=lake,
+        config=config,
+        stop=stop,
+    )
+    typer.echo(
+        f"stopped: {summary.collections} collections, {summary.records_put} beers put, "
+        f"{summary.source_errors} source errors"
+    )
+    _echo_deliveries(summary.deliveries)
+
+
+# -- deliver -----------------------------------------------------------------------------------
+
+
+def deliver(
+    consumer: Annotated[
+        ConsumerChoice, typer.Option("--consumer", help="Which delivery to run.")
+    ] = ConsumerChoice.all,
+    until_idle: Annotated[
+        bool,
+        typer.Option(
+            "--until-idle", help="Stop once the stream is drained (else run until a signal)."
+        ),
+    ] = False,
+    stream: StreamOption = None,
+    lake: LakeOption = None,
+    buffer_bytes: BufferBytesOption = DEFAULT_BUFFER_BYTES,
+    buffer_seconds: BufferSecondsOption = DEFAULT_BUFFER_SECONDS,
+    home: HomeOption = None,
+) -> None:
+    """Deliver stream records into the lake: raw (gzip JSON lines) and/or cleaned (Parquet).
+
+    Exactly once: batches are written under names derived from their sequence range, then
+    checkpointed; a restart after a crash replays the unfinished batch onto the same files. Only
+    one process delivers a consumer at a time (a lease); a second one waits and takes over when the
+    first stops or dies.
+    """
+    from punkml.pipeline.runner import consumer_names, start_deliveries
+
+    settings = _settings(home)
+    config = _delivery_config(buffer_bytes, buffer_seconds)
+    stop = _stop_on_signals()
+    if not until_idle:
+        _setup_logging()
+    running = start_deliveries(
+        settings,
+        consumer_names(consumer.value),
+        stream_uri=stream,
+        lake_uri=lake,
+        config=config,
+        until_idle=until_idle,
+        stop=stop,
+    )
+    _echo_deliveries(running.join())
+
+
+# -- status and sql ----------------------------------------------------------------------------
+
+
+def status(
+    output_format: Annotated[
+        StatusFormat, typer.Option("--format", help="Text for people, JSON for programs.")
+    ] = StatusFormat.text,
+    stream: StreamOption = None,
+    lake: LakeOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Show the stream, each consumer's checkpoint and lag, the lake tables and the collector."""
+    import orjson
+
+    from punkml.pipeline.status import format_status, pipeline_status
+
+    report = pipeline_status(_settings(home), stream_uri=stream, lake_uri=lake)
+    if output_format is StatusFormat.json:
+        typer.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+    else:
+        typer.echo(format_status(report))
+
+
+def sql(
+    query: Annotated[
+        str, typer.Argument(help='One SQL statement, e.g. "SELECT * FROM beers_latest".')
+    ],
+    output_format: Annotated[
+        SqlFormat, typer.Option("--format", help="How to print the result.")
+    ] = SqlFormat.table,
+    lake: LakeOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Query the lake with DuckDB SQL over the catalog views.
+
+    Views: raw_beers, beers, beers_latest, hop_additions, malts, dead_letters, predictions.
+    """
+    from punkml.pipeline.catalog import Catalog
+
+    with Catalog(_settings(home), lake) as catalog:
+        result = catalog.query(query)
+    _print_table(result, output_format)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _settings(home: Any) -> Settings:
+    from punkml.config import Settings
+
+    return Settings.load(home).ensure()
+
+
+def open_stream_closing(uri: str | None, settings: Settings) -> Any:
+    """The stream as a context manager that closes it."""
+    from contextlib import closing
+
+    from punkml.pipeline.stream import open_stream
+
+    return closing(open_stream(uri, settings))
+
+
+def _delivery_config(buffer_bytes: int, buffer_seconds: float) -> DeliveryConfig:
+    from punkml.pipeline.delivery import DeliveryConfig
+
+    return DeliveryConfig(
+        buffer_bytes=buffer_bytes,
+        buffer_seconds=buffer_seconds,
+        poll_seconds=min(1.0, buffer_seconds),
+    )
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM, so the work can finish its batch and checkpoint."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        logging.getLogger("punkml").info(
+            "%s received: flushing and stopping", signal.Signals(signum).name
+        )
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _echo_deliveries(stats: list[DeliveryStats]) -> None:
+    for item in sorted(stats, key=lambda s: s.consumer):
+        replayed = f", {item.replayed_batches} replayed" if item.replayed_batches else ""
+        typer.echo(
+            f"{item.consumer}: delivered {item.records} records in {item.batches} batches"
+            f"{replayed} ({item.files} files), checkpoint {item.checkpoint}"
+        )
+
+
+def _print_table(table: pa.Table, output_format: SqlFormat) -> None:
+    import orjson
+
+    rows = table.to_pylist()
+    if output_format is SqlFormat.json:
+        typer.echo(orjson.dumps(rows, default=str, option=orjson.OPT_INDENT_2).decode())
+    elif output_format is SqlFormat.csv:
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(table.column_names)
+        writer.writerows([row[name] for name in table.column_names] for row in rows)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        view = Table(*table.column_names, show_lines=False)
+        for row in rows[:MAX_TABLE_ROWS]:
+            view.add_row(
+                *("" if row[name] is None else str(row[name]) for name in table.column_names)
+            )
+        console = Console()
+        console.print(view)
+        if len(rows) > MAX_TABLE_ROWS:
+            console.print(f"… {len(rows) - MAX_TABLE_ROWS} more rows (use --format csv or json)")

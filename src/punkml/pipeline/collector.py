@@ -1,0 +1,146 @@
+"""The collector: fetch beers from a Punk API v2 source and put them on the stream.
+
+``collect_random`` is the original project's Lambda (one random beer per run); ``collect_all``
+is the backfill (every beer of every page). Each record's partition key is the beer id and its data
+the beer's JSON. The outcome of every collection (last success, errors) is kept in
+``<home>/state/collector.json`` for ``punkml status``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from punkml.config import Settings
+from punkml.pipeline.stream import Stream
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SOURCE_URL = "http://127.0.0.1:8000/v2"
+SOURCE_ENV = "PUNKML_SOURCE"
+BACKFILL_BATCH = 500
+"""Beers put on the stream per transaction during a backfill."""
+
+
+class BeerSource(Protocol):
+    """What the collector needs from a Punk API client (``punkml.source.PunkClient``)."""
+
+    def get_random_beer(self) -> dict[str, Any]: ...
+
+    def iter_beers(self, per_page: int = 80, **filters: Any) -> Iterator[dict[str, Any]]: ...
+
+
+def beer_record(beer: dict[str, Any]) -> tuple[str, bytes]:
+    """The stream record of a beer: (partition key = its id, its JSON bytes)."""
+    return str(beer.get("id", "unknown"))[:64] or "unknown", orjson.dumps(beer)
+
+
+def collect_random(source: BeerSource, stream: Stream) -> int:
+    """Fetch one random beer and put it on the stream; return its sequence number."""
+    return stream.put([beer_record(source.get_random_beer())])[0]
+
+
+def collect_all(
+    source: BeerSource,
+    stream: Stream,
+    *,
+    batch_size: int = BACKFILL_BATCH,
+    on_put: Callable[[int], None] | None = None,
+) -> int:
+    """Put every beer of every page on the stream, ``batch_size`` per put; return how many."""
+    total = 0
+    pending: list[tuple[str, bytes]] = []
+    for beer in source.iter_beers():
+        pending.append(beer_record(beer))
+        if len(pending) >= batch_size:
+            total += _put(stream, pending, on_put)
+            pending = []
+    if pending:
+        total += _put(stream, pending, on_put)
+    return total
+
+
+def _put(
+    stream: Stream, records: list[tuple[str, bytes]], on_put: Callable[[int], None] | None
+) -> int:
+    stream.put(records)
+    if on_put is not None:
+        on_put(len(records))
+    return len(records)
+
+
+@dataclass
+class CollectorState:
+    """What ``punkml status`` reports about the collector (times are ISO 8601 UTC)."""
+
+    last_success_at: str | None = None
+    last_attempt_at: str | None = None
+    last_error: str | None = None
+    last_error_at: str | None = None
+    consecutive_errors: int = 0
+    errors_total: int = 0
+    fetches_total: int = 0
+    records_put_total: int = 0
+
+    @staticmethod
+    def path(settings: Settings) -> Path:
+        return settings.state_dir / "collector.json"
+
+    @classmethod
+    def load(cls, settings: Settings) -> CollectorState:
+        """The saved state, or a fresh one if none (or an unreadable one) exists."""
+        try:
+            saved = json.loads(cls.path(settings).read_text())
+            known = {key: saved[key] for key in cls.__dataclass_fields__ if key in saved}
+            return cls(**known)
+        except (OSError, ValueError, TypeError):
+            return cls()
+
+    def save(self, settings: Settings) -> None:
+        """Write atomically (temporary file + rename)."""
+        target = self.path(settings)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".collector.", dir=target.parent)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(asdict(self), handle, indent=2)
+        os.replace(tmp, target)
+
+    def succeeded(self, records: int) -> None:
+        now = _now_iso()
+        self.last_attempt_at = self.last_success_at = now
+        self.consecutive_errors = 0
+        self.fetches_total += 1
+        self.records_put_total += records
+
+    def failed(self, error: BaseException) -> None:
+        now = _now_iso()
+        self.last_attempt_at = self.last_error_at = now
+        self.last_error = f"{type(error).__name__}: {error}"[:500]
+        self.consecutive_errors += 1
+        self.errors_total += 1
+        self.fetches_total += 1
+
+
+def record_outcome(
+    settings: Settings, *, records: int = 0, error: BaseException | None = None
+) -> None:
+    """Update the saved collector state with one collection's outcome."""
+    state = CollectorState.load(settings)
+    if error is None:
+        state.succeeded(records)
+    else:
+        state.failed(error)
+    state.save(settings)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

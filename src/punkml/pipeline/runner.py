@@ -1,0 +1,174 @@
+"""Running the stages together: deliveries in threads, and the scheduled ingestion service.
+
+Each delivery thread opens its own stream connection; they share one ``stop`` event, set on
+SIGINT/SIGTERM, after which each flushes its buffer, checkpoints and returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from punkml.config import Settings
+from punkml.errors import ConfigError, PunkmlError, SourceError
+from punkml.pipeline.collector import BeerSource, collect_random, record_outcome
+from punkml.pipeline.delivery import Deliverer, DeliveryConfig, DeliveryStats, Sink
+from punkml.pipeline.lake import Lake
+from punkml.pipeline.raw import RawSink
+from punkml.pipeline.schedule import Schedule
+from punkml.pipeline.stream import Stream, open_stream
+from punkml.pipeline.transform import CleanedSink
+
+log = logging.getLogger(__name__)
+
+CONSUMERS = ("raw", "cleaned")
+
+
+def consumer_names(choice: str) -> tuple[str, ...]:
+    """``raw``, ``cleaned`` or ``all`` → the consumers to deliver."""
+    if choice == "all":
+        return CONSUMERS
+    if choice not in CONSUMERS:
+        raise ConfigError(f"--consumer {choice!r} is unknown; use raw, cleaned or all")
+    return (choice,)
+
+
+def make_sink(consumer: str, lake: Lake) -> Sink:
+    """The sink that writes ``consumer``'s batches into ``lake``."""
+    sinks: dict[str, Callable[[Lake], Sink]] = {"raw": RawSink, "cleaned": CleanedSink}
+    return sinks[consumer](lake)
+
+
+@dataclass
+class DeliveryThreads:
+    """Deliveries running in background threads until idle or stopped."""
+
+    threads: list[threading.Thread] = field(default_factory=list)
+    stats: list[DeliveryStats] = field(default_factory=list)
+    errors: list[BaseException] = field(default_factory=list)
+
+    def join(self) -> list[DeliveryStats]:
+        """Wait for every delivery; re-raise the first error one of them hit."""
+        for thread in self.threads:
+            while thread.is_alive():  # a timed join keeps the main thread responsive to signals
+                thread.join(0.2)
+        if self.errors:
+            raise self.errors[0]
+        return self.stats
+
+    def any_failed(self) -> bool:
+        return bool(self.errors)
+
+
+def start_deliveries(
+    settings: Settings,
+    consumers: Sequence[str],
+    *,
+    stream_uri: str | None,
+    lake_uri: str | None,
+    config: DeliveryConfig,
+    until_idle: bool,
+    stop: threading.Event,
+) -> DeliveryThreads:
+    """Start one thread per consumer, each with its own stream connection."""
+    lake = Lake.open(lake_uri, settings)
+    running = DeliveryThreads()
+
+    def deliver(consumer: str) -> None:
+        stream = open_stream(stream_uri, settings)
+        try:
+            deliverer = Deliverer(stream, make_sink(consumer, lake), config, stop=stop)
+            running.stats.append(deliverer.run(until_idle=until_idle))
+        except BaseException as exc:
+            log.error("delivery of %s stopped: %s", consumer, exc)
+            running.errors.append(exc)
+            stop.set()
+        finally:
+            stream.close()
+
+    for consumer in consumers:
+        thread = threading.Thread(target=deliver, args=(consumer,), name=f"deliver-{consumer}")
+        thread.start()
+        running.threads.append(thread)
+    return running
+
+
+@dataclass
+class IngestionSummary:
+    """What ``punkml ingest run`` did before it was stopped."""
+
+    collections: int = 0
+    source_errors: int = 0
+    records_put: int = 0
+    deliveries: list[DeliveryStats] = field(default_factory=list)
+
+
+def run_ingestion(
+    settings: Settings,
+    source_factory: Callable[[], BeerSource],
+    schedule: Schedule,
+    *,
+    stream_uri: str | None,
+    lake_uri: str | None,
+    config: DeliveryConfig,
+    stop: threading.Event,
+    clock: Callable[[], float] = time.time,
+) -> IngestionSummary:
+    """Collect on ``schedule`` and deliver continuously until ``stop`` is set.
+
+    A source fault is logged, counted (``punkml status``) and the schedule goes on; a delivery
+    or stream failure stops everything and is raised after the deliveries have flushed.
+    """
+    summary = IngestionSummary()
+    deliveries = start_deliveries(
+        settings,
+        CONSUMERS,
+        stream_uri=stream_uri,
+        lake_uri=lake_uri,
+        config=config,
+        until_idle=False,
+        stop=stop,
+    )
+    stream = open_stream(stream_uri, settings)
+    try:
+        next_at = schedule.first_run(clock())
+        while not stop.is_set():
+            if not stop.wait(max(0.0, next_at - clock())):
+                _collect_once(settings, source_factory, stream, summary)
+                stream.trim()
+                next_at = schedule.next_run(max(next_at, clock() - 1e-3))
+    finally:
+        stop.set()
+        stream.close()
+        summary.deliveries = deliveries.join()
+    return summary
+
+
+def _collect_once(
+    settings: Settings,
+    source_factory: Callable[[], BeerSource],
+    stream: Stream,
+    summary: IngestionSummary,
+) -> None:
+    summary.collections += 1
+    try:
+        source = source_factory()
+        try:
+            seq = collect_random(source, stream)
+        finally:
+            close = getattr(source, "close", None)
+            if callable(close):
+                close()
+    except SourceError as exc:
+        summary.source_errors += 1
+        log.warning("collection failed (the schedule goes on): %s", exc)
+        record_outcome(settings, error=exc)
+        return
+    except PunkmlError:
+        raise
+    summary.records_put += 1
+    record_outcome(settings, records=1)
+    log.info("collected one beer as record %d", seq)

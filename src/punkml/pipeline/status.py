@@ -1,0 +1,110 @@
+"""``punkml status``: the stream, each consumer's checkpoint and lag, the lake tables, the collector."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from punkml.config import Settings
+from punkml.pipeline.catalog import Catalog
+from punkml.pipeline.collector import CollectorState
+from punkml.pipeline.runner import CONSUMERS
+from punkml.pipeline.stream import ConsumerState, StreamInfo, open_stream
+
+
+def iso_ms(ms: int | None) -> str | None:
+    """Milliseconds since the epoch → ISO 8601 UTC text."""
+    if ms is None:
+        return None
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def consumer_lag(info: StreamInfo, checkpoint: int) -> int:
+    """Records on the stream the consumer has not checkpointed (sequence numbers are dense)."""
+    if info.newest_seq is None or info.oldest_seq is None:
+        return 0
+    return max(0, info.newest_seq - max(checkpoint, info.oldest_seq - 1))
+
+
+def _consumer_report(info: StreamInfo, state: ConsumerState) -> dict[str, Any]:
+    pending = None
+    if state.pending_first is not None:
+        pending = {"first": state.pending_first, "last": state.pending_last}
+    return {
+        "checkpoint": state.checkpoint,
+        "lag": consumer_lag(info, state.checkpoint),
+        "pending_batch": pending,
+        "lease_holder": state.lease_holder,
+        "lease_expires_at": iso_ms(state.lease_expires_at_ms),
+        "expired_unread": state.expired_unread,
+        "updated_at": iso_ms(state.updated_at_ms),
+    }
+
+
+def pipeline_status(
+    settings: Settings, *, stream_uri: str | None = None, lake_uri: str | None = None
+) -> dict[str, Any]:
+    """Everything ``punkml status`` reports, as JSON-ready data."""
+    stream = open_stream(stream_uri, settings)
+    try:
+        info = stream.info()
+    finally:
+        stream.close()
+    states = {state.name: state for state in info.consumers}
+    consumers = {
+        name: _consumer_report(
+            info, states.get(name) or ConsumerState(name, 0, None, None, None, None, 0, None)
+        )
+        for name in sorted(set(CONSUMERS) | set(states))
+    }
+    with Catalog(settings, lake_uri) as catalog:
+        tables = {stat.name: {"files": stat.files, "rows": stat.rows} for stat in catalog.stats()}
+        lake = catalog.lake.uri
+    return {
+        "stream": {
+            "uri": info.uri,
+            "length": info.length,
+            "oldest_seq": info.oldest_seq,
+            "newest_seq": info.newest_seq,
+            "oldest_arrived_at": iso_ms(info.oldest_arrived_at_ms),
+            "newest_arrived_at": iso_ms(info.newest_arrived_at_ms),
+            "retention_hours": info.retention_hours,
+            "trimmed": info.trimmed,
+        },
+        "consumers": consumers,
+        "lake": {"uri": lake, "tables": tables},
+        "collector": asdict(CollectorState.load(settings)),
+    }
+
+
+def format_status(status: dict[str, Any]) -> str:
+    """The status as a few lines of text."""
+    stream = status["stream"]
+    lines = [
+        f"stream     {stream['uri']}",
+        f"  records  {stream['length']} (seq {stream['oldest_seq']}..{stream['newest_seq']}, "
+        f"newest at {stream['newest_arrived_at']}), retention {stream['retention_hours']:g} h, "
+        f"trimmed {stream['trimmed']}",
+    ]
+    for name, consumer in status["consumers"].items():
+        line = f"consumer   {name:<8} checkpoint {consumer['checkpoint']}, lag {consumer['lag']}"
+        if consumer["pending_batch"]:
+            batch = consumer["pending_batch"]
+            line += f", pending batch {batch['first']}..{batch['last']} (replayed on restart)"
+        if consumer["lease_holder"]:
+            line += f", leased by {consumer['lease_holder']}"
+        if consumer["expired_unread"]:
+            line += f", LOST {consumer['expired_unread']} records to retention before reading them"
+        lines.append(line)
+    lines.append(f"lake       {status['lake']['uri']}")
+    for name, table in status["lake"]["tables"].items():
+        lines.append(f"  {name:<14} {table['rows']:>9} rows in {table['files']} files")
+    collector = status["collector"]
+    lines.append(
+        f"collector  last success {collector['last_success_at'] or 'never'}, "
+        f"{collector['consecutive_errors']} errors since, {collector['errors_total']} in total"
+        + (f" (last: {collector['last_error']})" if collector["last_error"] else "")
+    )
+    return "\n".join(lines)

@@ -24,6 +24,7 @@ from punkml.api.asgi import PunkApi, original_url
 from punkml.api.openapi import beers_paths
 from punkml.api.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW_SECONDS, RateLimiter
 from punkml.api.responses import JSON_CONTENT_TYPE, endpoint_not_found
+from punkml.api.static import add_web_routes
 from punkml.api.store import DEFAULT_CACHE_BYTES, BeerStore
 from punkml.config import Settings, cache_dir
 
@@ -93,6 +94,7 @@ def _fastapi_app(settings: Settings, store: BeerStore, routers: Sequence[APIRout
     app.state.store = store
     for router in routers:
         app.include_router(router)
+    add_web_routes(app)  # the web app at / and /static/* (src/punkml/api/static)
 
     @app.exception_handler(StarletteHTTPException)
     async def _not_found(request: Request, exc: StarletteHTTPException) -> Response:

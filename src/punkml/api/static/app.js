@@ -1,0 +1,679 @@
+/* Punk ML web app: browse the Punk API v2 and predict a recipe's IBU with POST /v2/ibu.
+ *
+ * Plain JavaScript, no build step, no network beyond this server. Every text that comes from
+ * the API is written with textContent (never innerHTML) so a beer's fields cannot inject markup.
+ * Views are chosen by the URL hash: #/?filters (search), #/beer/ID, #/recipe[?from=ID].
+ */
+"use strict";
+
+const API = "/v2";
+const PER_PAGE = 24;
+const FILTERS = [
+  "beer_name", "hops", "malt", "yeast", "food", "abv_gt", "abv_lt", "ibu_gt", "ibu_lt",
+  "ebc_gt", "ebc_lt", "brewed_after", "brewed_before",
+];
+const STAGE_ADD = {
+  "first-wort": "First Wort", whirlpool: "Whirlpool", "dry-hop": "Dry Hop", mash: "Mash",
+};
+// Beer colour by SRM (EBC / 1.97), the usual brewing colour chart, interpolated between stops.
+const SRM_COLOURS = [
+  [1, [255, 230, 153]], [3, [255, 202, 90]], [5, [251, 177, 35]], [8, [234, 143, 0]],
+  [12, [207, 105, 0]], [16, [181, 76, 0]], [20, [155, 50, 0]], [25, [123, 26, 0]],
+  [30, [94, 11, 0]], [40, [54, 8, 10]],
+];
+
+const UNITS = { grams: "g", kilograms: "kg", litres: "l" };
+
+let uid = 0;
+let namesLoaded = false;
+
+/* ---------- small helpers ---------- */
+
+function $(selector, root = document) {
+  return root.querySelector(selector);
+}
+
+/** Create an element with attributes and children (strings become text nodes). */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key === "style") Object.assign(node.style, value); // CSSOM: allowed by the CSP
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function fmt(value, digits = 1, unit = "") {
+  if (value === null || value === undefined || Number.isNaN(value)) return "n/a";
+  const rounded = String(Number(Number(value).toFixed(digits)));
+  return unit ? `${rounded} ${unit}` : rounded;
+}
+
+function ebcColour(ebc) {
+  if (ebc === null || ebc === undefined) return "#ccc";
+  const srm = Math.max(1, Math.min(40, ebc / 1.97));
+  for (let i = 1; i < SRM_COLOURS.length; i += 1) {
+    const [s1, c1] = SRM_COLOURS[i];
+    if (srm <= s1) {
+      const [s0, c0] = SRM_COLOURS[i - 1];
+      const t = (srm - s0) / (s1 - s0);
+      const rgb = c0.map((c, k) => Math.round(c + t * (c1[k] - c)));
+      return `rgb(${rgb.join(",")})`;
+    }
+  }
+  return "rgb(54,8,10)";
+}
+
+/** Fetch JSON from the API; throw an Error whose message is the API's own explanation. */
+async function api(path, options = {}) {
+  const response = await fetch(API + path, {
+    headers: { Accept: "application/json", "Content-Type": "application/json" },
+    ...options,
+  });
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  if (!response.ok) {
+    const error = new Error(describeError(response.status, body));
+    error.status = response.status;
+    throw error;
+  }
+  return body;
+}
+
+function describeError(status, body) {
+  if (status === 503) {
+    return "No promoted model: run `punkml train` and `punkml models promote VERSION`.";
+  }
+  if (status === 429) return "Too many requests: wait a little and try again.";
+  if (body && Array.isArray(body.data) && body.data.length) {
+    return body.data.map((d) => `${d.param}: ${d.msg}`).join("; ");
+  }
+  if (body && Array.isArray(body.detail)) {
+    return body.detail
+      .map((d) => `${(d.loc || []).filter((p) => p !== "body").join(".")}: ${d.msg}`)
+      .join("; ");
+  }
+  if (body && typeof body.detail === "string") return body.detail;
+  if (body && body.message) return body.message;
+  return `The server answered ${status}.`;
+}
+
+function predictionOf(body) {
+  const list = Array.isArray(body) ? body : (body && body.predictions) || [body];
+  return list[0];
+}
+
+/* ---------- routing ---------- */
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, "") || "/";
+  const [path, query = ""] = raw.split("?");
+  return { path, params: new URLSearchParams(query) };
+}
+
+function showView(name) {
+  for (const view of document.querySelectorAll(".view")) {
+    view.hidden = view.id !== `view-${name}`;
+  }
+  for (const link of document.querySelectorAll("[data-nav]")) {
+    if (link.dataset.nav === name) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+async function route() {
+  const { path, params } = parseHash();
+  const beerMatch = path.match(/^\/beer\/(\d+)$/);
+  if (beerMatch) {
+    showView("beer");
+    await showBeer(Number(beerMatch[1]));
+  } else if (path === "/recipe") {
+    showView("recipe");
+    document.title = "Predict IBU · Punk ML";
+    await openRecipe(params.get("from"));
+  } else {
+    showView("search");
+    document.title = "Beers · Punk ML";
+    await search(params);
+  }
+}
+
+/* ---------- search ---------- */
+
+function formToParams(form) {
+  const params = new URLSearchParams();
+  for (const name of FILTERS) {
+    const value = form.elements[name].value.trim();
+    if (value) params.set(name, value.replace(/\s+/g, "_"));
+  }
+  return params;
+}
+
+function paramsToForm(form, params) {
+  for (const name of FILTERS) {
+    form.elements[name].value = (params.get(name) || "").replace(/_/g, " ");
+  }
+}
+
+async function search(params) {
+  const form = $("#search-form");
+  paramsToForm(form, params);
+  const page = Math.max(1, Number(params.get("page")) || 1);
+  const query = new URLSearchParams(params);
+  query.set("page", String(page));
+  query.set("per_page", String(PER_PAGE));
+  const status = $("#search-status");
+  const results = $("#results");
+  status.textContent = "Searching…";
+  status.classList.remove("error");
+  let beers = [];
+  try {
+    beers = await api(`/beers?${query}`);
+  } catch (error) {
+    results.replaceChildren();
+    status.textContent = `Search failed: ${error.message}`;
+    status.classList.add("error");
+    setPager(page, false);
+    return;
+  }
+  results.replaceChildren(...beers.map(beerCard));
+  const first = (page - 1) * PER_PAGE + 1;
+  status.textContent = beers.length
+    ? `Showing beers ${first}–${first + beers.length - 1}${beers.length === PER_PAGE ? "" : " (last page)"}.`
+    : "No beer matches these filters.";
+  setPager(page, beers.length === PER_PAGE);
+}
+
+function setPager(page, hasNext) {
+  $("#prev-page").disabled = page <= 1;
+  $("#next-page").disabled = !hasNext;
+  $("#page-label").textContent = `Page ${page}`;
+  $("#prev-page").dataset.page = String(page - 1);
+  $("#next-page").dataset.page = String(page + 1);
+}
+
+function goToPage(page) {
+  const { params } = parseHash();
+  params.set("page", String(page));
+  location.hash = `#/?${params}`;
+}
+
+function beerCard(beer) {
+  return el(
+    "li",
+    { class: "card" },
+    el("span", {
+      class: "swatch",
+      style: { background: ebcColour(beer.ebc) },
+      "aria-hidden": "true",
+    }),
+    el(
+      "div",
+      { class: "card-body" },
+      el("h2", {}, el("a", { href: `#/beer/${beer.id}`, text: beer.name })),
+      el("p", { class: "tagline", text: beer.tagline || "" }),
+      el(
+        "dl",
+        { class: "facts" },
+        fact("ABV", fmt(beer.abv, 1, "%")),
+        fact("IBU", fmt(beer.ibu, 0)),
+        fact("EBC", fmt(beer.ebc, 0)),
+        fact("First brewed", beer.first_brewed || "n/a"),
+      ),
+    ),
+  );
+}
+
+function fact(term, value) {
+  return el("div", {}, el("dt", { text: term }), el("dd", { text: value }));
+}
+
+/* ---------- one beer ---------- */
+
+async function showBeer(id) {
+  const article = $("#beer");
+  article.setAttribute("aria-busy", "true");
+  article.replaceChildren(el("p", { class: "status", text: "Loading…" }));
+  let beer;
+  try {
+    [beer] = await api(`/beers/${id}`);
+  } catch (error) {
+    article.replaceChildren(
+      el("h1", { id: "beer-name", tabindex: "-1", text: "Beer not found" }),
+      el("p", { class: "error", text: error.message }),
+    );
+    article.setAttribute("aria-busy", "false");
+    $("#beer-name").focus();
+    return;
+  }
+  document.title = `${beer.name} · Punk ML`;
+  const predictionBox = el("div", { id: "beer-prediction", class: "prediction", "aria-live": "polite" });
+  article.replaceChildren(
+    el(
+      "header",
+      { class: "beer-head" },
+      el("span", { class: "swatch big", style: { background: ebcColour(beer.ebc) }, "aria-hidden": "true" }),
+      el(
+        "div",
+        {},
+        el("h1", { id: "beer-name", tabindex: "-1", text: beer.name }),
+        el("p", { class: "tagline", text: beer.tagline || "" }),
+      ),
+    ),
+    el(
+      "dl",
+      { class: "facts wide" },
+      fact("ABV", fmt(beer.abv, 1, "%")),
+      fact("IBU (recipe)", fmt(beer.ibu, 0)),
+      fact("OG", fmt(beer.target_og, 0)),
+      fact("FG", fmt(beer.target_fg, 0)),
+      fact("EBC", fmt(beer.ebc, 0)),
+      fact("pH", fmt(beer.ph, 1)),
+      fact("Volume", fmt(beer.volume && beer.volume.value, 0, "l")),
+      fact("First brewed", beer.first_brewed || "n/a"),
+    ),
+    el("h2", { text: "Bitterness" }),
+    predictionBox,
+    el("p", { class: "description", text: beer.description || "" }),
+    recipeTables(beer),
+    el(
+      "p",
+      {},
+      el("a", { class: "button", href: `#/recipe?from=${beer.id}`, text: "Try this recipe in the predictor" }),
+    ),
+  );
+  article.setAttribute("aria-busy", "false");
+  $("#beer-name").focus();
+  predictionBox.replaceChildren(el("p", { class: "status", text: "Predicting…" }));
+  try {
+    const prediction = predictionOf(await api("/ibu", { method: "POST", body: JSON.stringify([beer]) }));
+    predictionBox.replaceChildren(...predictionView(prediction, beer.ibu));
+  } catch (error) {
+    predictionBox.replaceChildren(el("p", { class: "error", text: error.message }));
+  }
+}
+
+function recipeTables(beer) {
+  const ingredients = beer.ingredients || {};
+  const malts = ingredients.malt || [];
+  const hops = ingredients.hops || [];
+  const amount = (a) => (a ? `${fmt(a.value, 2)} ${UNITS[a.unit] || a.unit}` : "n/a");
+  return el(
+    "div",
+    { class: "recipe-tables" },
+    el(
+      "section",
+      { class: "malts", "aria-labelledby": "malt-title" },
+      el("h2", { id: "malt-title", text: "Malts" }),
+      table(["Malt", "Amount"], malts.map((m) => [m.name, amount(m.amount)])),
+    ),
+    el(
+      "section",
+      { class: "hops", "aria-labelledby": "hop-title" },
+      el("h2", { id: "hop-title", text: "Hops" }),
+      table(
+        ["Hop", "Amount", "Added", "Attribute"],
+        hops.map((h) => [h.name, amount(h.amount), h.add, h.attribute]),
+      ),
+    ),
+    el(
+      "section",
+      { class: "yeast", "aria-labelledby": "yeast-title" },
+      el("h2", { id: "yeast-title", text: "Yeast and food" }),
+      el("p", { text: ingredients.yeast || "n/a" }),
+      el("ul", { class: "food" }, (beer.food_pairing || []).map((f) => el("li", { text: f }))),
+    ),
+  );
+}
+
+function table(headers, rows) {
+  return el(
+    "table",
+    {},
+    el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, rows.map((row) => el("tr", {}, row.map((cell) => el("td", { text: cell ?? "" }))))),
+  );
+}
+
+/** The prediction: a sentence for every reader, and a scale with the interval for the eyes. */
+function predictionView(prediction, actual) {
+  const { ibu_pred: pred, ibu_low: low, ibu_high: high } = prediction;
+  const top = Math.max(100, Math.ceil(Math.max(high || 0, actual && actual < 300 ? actual : 0) / 20) * 20);
+  const pct = (v) => `${Math.max(0, Math.min(100, (100 * v) / top))}%`;
+  const scale = el(
+    "div",
+    { class: "scale", "aria-hidden": "true" },
+    el("span", { class: "band", style: { left: pct(low), width: `calc(${pct(high)} - ${pct(low)})` } }),
+    el("span", { class: "point", style: { left: pct(pred) } }),
+    actual !== null && actual !== undefined && actual < 300
+      ? el("span", { class: "actual", style: { left: pct(actual) } })
+      : null,
+    el("span", { class: "tick start", text: "0" }),
+    el("span", { class: "tick end", text: `${top} IBU` }),
+  );
+  const parts = [
+    el(
+      "p",
+      { class: "headline" },
+      el("span", { class: "value", "data-testid": "ibu-pred", text: fmt(pred, 0) }),
+      " IBU predicted",
+    ),
+    el(
+      "p",
+      { class: "interval", "data-testid": "ibu-interval" },
+      `90% interval: ${fmt(low, 0)} to ${fmt(high, 0)} IBU`,
+    ),
+    scale,
+    el(
+      "p",
+      { class: "legend" },
+      el("span", { class: "key band-key", "aria-hidden": "true" }),
+      "interval ",
+      el("span", { class: "key point-key", "aria-hidden": "true" }),
+      "prediction ",
+      actual !== null && actual !== undefined
+        ? [el("span", { class: "key actual-key", "aria-hidden": "true" }), `recipe's IBU: ${fmt(actual, 0)}`]
+        : null,
+    ),
+    el("p", { class: "model" }, `Model version ${prediction.model_version || "unknown"}`),
+  ];
+  return parts;
+}
+
+/* ---------- recipe form ---------- */
+
+function addRow(kind, values = {}) {
+  const template = $(`#${kind}-row`);
+  const row = template.content.firstElementChild.cloneNode(true);
+  uid += 1;
+  for (const input of row.querySelectorAll("[data-id]")) {
+    input.id = `${input.dataset.id}-${uid}`;
+  }
+  for (const label of row.querySelectorAll("[data-for]")) {
+    label.htmlFor = `${label.dataset.for}-${uid}`;
+  }
+  for (const [name, value] of Object.entries(values)) {
+    const input = row.querySelector(`[name="${name}"]`);
+    if (input && value !== null && value !== undefined) input.value = String(value);
+  }
+  const remove = row.querySelector("[data-remove]");
+  remove.setAttribute("aria-label", `Remove this ${kind}`);
+  remove.addEventListener("click", () => {
+    const list = row.parentElement;
+    const next = row.nextElementSibling || row.previousElementSibling;
+    row.remove();
+    (next ? next.querySelector("input") : $(`#add-${kind}`)).focus();
+    if (list) list.dispatchEvent(new Event("change"));
+  });
+  if (kind === "hop") {
+    const stage = row.querySelector('[name="hop_stage"]');
+    const minutes = row.querySelector('[name="hop_minutes"]');
+    const sync = () => {
+      minutes.disabled = stage.value !== "boil";
+    };
+    stage.addEventListener("change", sync);
+    sync();
+  }
+  $(`#${kind}-rows`).append(row);
+  return row;
+}
+
+function resetRecipe() {
+  $("#malt-rows").replaceChildren();
+  $("#hop-rows").replaceChildren();
+  addRow("malt", { malt_name: "Maris Otter Extra Pale", malt_kg: 4.5 });
+  addRow("malt", { malt_name: "Caramalt", malt_kg: 0.3 });
+  addRow("hop", { hop_name: "Simcoe", hop_grams: 20, hop_stage: "boil", hop_minutes: 60 });
+  addRow("hop", { hop_name: "Citra", hop_grams: 40, hop_stage: "boil", hop_minutes: 10 });
+  addRow("hop", { hop_name: "Citra", hop_grams: 100, hop_stage: "dry-hop" });
+  for (const input of document.querySelectorAll('#view-recipe [name="hop_stage"]')) {
+    input.dispatchEvent(new Event("change"));
+  }
+}
+
+/** The stage and minutes of one of the API's free-text additions, for the form's select. */
+function stageOf(add) {
+  const text = String(add || "").toLowerCase();
+  const minutes = text.match(/^\s*(\d+(?:\.\d+)?)/);
+  if (minutes) return ["boil", Number(minutes[1])];
+  if (/dry|fv|ferment|day/.test(text)) return ["dry-hop", null];
+  if (/first wort/.test(text)) return ["first-wort", null];
+  if (/mash/.test(text)) return ["mash", null];
+  if (/whirlpool|whp|steep/.test(text)) return ["whirlpool", null];
+  if (/middle|mid/.test(text)) return ["boil", 30];
+  if (/end|flame|knock/.test(text)) return ["boil", 0];
+  return ["boil", 60];
+}
+
+function fillRecipe(beer) {
+  const form = $("#recipe-form");
+  form.elements.name.value = beer.name;
+  form.elements.target_og.value = beer.target_og ?? "";
+  form.elements.target_fg.value = beer.target_fg ?? "";
+  form.elements.abv.value = beer.abv ?? "";
+  form.elements.ebc.value = beer.ebc ?? "";
+  form.elements.volume.value = (beer.volume && beer.volume.value) ?? 20;
+  form.elements.boil_volume.value = (beer.boil_volume && beer.boil_volume.value) ?? 25;
+  form.elements.yeast.value = (beer.ingredients && beer.ingredients.yeast) || "";
+  $("#malt-rows").replaceChildren();
+  $("#hop-rows").replaceChildren();
+  for (const malt of beer.ingredients.malt || []) {
+    const kg = malt.amount.unit === "grams" ? malt.amount.value / 1000 : malt.amount.value;
+    addRow("malt", { malt_name: malt.name, malt_kg: kg });
+  }
+  for (const hop of beer.ingredients.hops || []) {
+    const [stage, minutes] = stageOf(hop.add);
+    const grams = hop.amount.unit === "kilograms" ? hop.amount.value * 1000 : hop.amount.value;
+    const alpha = String(hop.attribute || "").match(/(\d+(?:\.\d+)?)\s*%/);
+    const row = addRow("hop", {
+      hop_name: hop.name,
+      hop_grams: grams,
+      hop_stage: stage,
+      hop_minutes: minutes,
+      hop_alpha: alpha ? alpha[1] : null,
+    });
+    row.querySelector('[name="hop_stage"]').dispatchEvent(new Event("change"));
+  }
+}
+
+async function openRecipe(fromId) {
+  loadNames();
+  const form = $("#recipe-form");
+  if (fromId) {
+    try {
+      const [beer] = await api(`/beers/${Number(fromId)}`);
+      fillRecipe(beer);
+    } catch (error) {
+      $("#recipe-error").textContent = `Could not load beer ${fromId}: ${error.message}`;
+    }
+  } else if (!$("#hop-rows").children.length) {
+    resetRecipe();
+  }
+  $("#recipe-title").setAttribute("tabindex", "-1");
+  $("#recipe-title").focus();
+  return form;
+}
+
+function numberOrNull(input) {
+  const text = input.value.trim();
+  if (text === "") return null;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : NaN;
+}
+
+/** Read and check the form; return the recipe in the Punk API v2 shape, or a list of problems. */
+function readRecipe(form) {
+  const problems = [];
+  const number = (input, label) => {
+    const value = numberOrNull(input);
+    const min = input.min === "" ? -Infinity : Number(input.min);
+    const max = input.max === "" ? Infinity : Number(input.max);
+    input.removeAttribute("aria-invalid");
+    if (Number.isNaN(value) || (value !== null && (value < min || value > max))) {
+      problems.push({ input, message: `${label} must be a number between ${input.min} and ${input.max}.` });
+      input.setAttribute("aria-invalid", "true");
+      return null;
+    }
+    if (value === null && input.required) {
+      problems.push({ input, message: `${label} is required.` });
+      input.setAttribute("aria-invalid", "true");
+    }
+    return value;
+  };
+  const text = (input, label) => {
+    const value = input.value.trim();
+    input.removeAttribute("aria-invalid");
+    if (!value && input.required) {
+      problems.push({ input, message: `${label} is required.` });
+      input.setAttribute("aria-invalid", "true");
+    }
+    return value;
+  };
+  const og = number(form.elements.target_og, "Original gravity");
+  const fg = number(form.elements.target_fg, "Final gravity");
+  let abv = number(form.elements.abv, "ABV");
+  const ebc = number(form.elements.ebc, "EBC");
+  const volume = number(form.elements.volume, "Batch volume");
+  const boil = number(form.elements.boil_volume, "Boil volume");
+  if (abv === null && og !== null && fg !== null) abv = Math.round(((og - fg) * 131.25) / 10) / 100;
+  const malts = [...document.querySelectorAll("#malt-rows .row")].map((row, i) => ({
+    name: text(row.querySelector('[name="malt_name"]'), `Malt ${i + 1}'s name`),
+    amount: {
+      value: number(row.querySelector('[name="malt_kg"]'), `Malt ${i + 1}'s kilograms`),
+      unit: "kilograms",
+    },
+  }));
+  const hops = [...document.querySelectorAll("#hop-rows .row")].map((row, i) => {
+    const stage = row.querySelector('[name="hop_stage"]').value;
+    const minutes = number(row.querySelector('[name="hop_minutes"]'), `Hop ${i + 1}'s boil minutes`);
+    const alpha = number(row.querySelector('[name="hop_alpha"]'), `Hop ${i + 1}'s alpha acid`);
+    const boilMinutes = minutes ?? 60;
+    const add = stage === "boil" ? String(boilMinutes) : STAGE_ADD[stage];
+    let role = "aroma";
+    if (stage === "boil" || stage === "first-wort") role = boilMinutes >= 30 ? "bittering" : "flavour";
+    return {
+      name: text(row.querySelector('[name="hop_name"]'), `Hop ${i + 1}'s name`),
+      amount: {
+        value: number(row.querySelector('[name="hop_grams"]'), `Hop ${i + 1}'s grams`),
+        unit: "grams",
+      },
+      add,
+      attribute: alpha === null ? role : `${role}, ${alpha}% alpha`,
+    };
+  });
+  if (!hops.length) problems.push({ input: $("#add-hop"), message: "Add at least one hop." });
+  const attenuation = og !== null && fg !== null && og > 1000 ? Math.round((100 * (og - fg)) / (og - 1000)) : null;
+  const beer = {
+    id: 1,
+    name: form.elements.name.value.trim() || "My recipe",
+    abv,
+    ibu: null,
+    target_og: og,
+    target_fg: fg,
+    ebc,
+    srm: ebc === null ? null : Math.round((ebc / 1.97) * 10) / 10,
+    ph: null,
+    attenuation_level: attenuation,
+    volume: { value: volume, unit: "litres" },
+    boil_volume: { value: boil ?? volume, unit: "litres" },
+    method: { mash_temp: [], fermentation: null, twist: null },
+    ingredients: { malt: malts, hops, yeast: form.elements.yeast.value.trim() || null },
+  };
+  return { beer, problems };
+}
+
+async function submitRecipe(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const errorBox = $("#recipe-error");
+  const output = $("#prediction");
+  errorBox.textContent = "";
+  const { beer, problems } = readRecipe(form);
+  if (problems.length) {
+    errorBox.textContent = problems.map((p) => p.message).join(" ");
+    problems[0].input.focus();
+    return;
+  }
+  const button = form.querySelector('button[type="submit"]');
+  button.disabled = true;
+  output.replaceChildren(el("p", { class: "status", text: "Predicting…" }));
+  try {
+    const prediction = predictionOf(await api("/ibu", { method: "POST", body: JSON.stringify(beer) }));
+    output.replaceChildren(
+      el("h2", { text: `Prediction for ${beer.name}` }),
+      ...predictionView(prediction, null),
+    );
+  } catch (error) {
+    output.replaceChildren();
+    errorBox.textContent = `Prediction failed: ${error.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** Hop, malt and yeast names for the form's suggestions, read once from the API's pages. */
+async function loadNames() {
+  if (namesLoaded) return;
+  namesLoaded = true;
+  const hops = new Set();
+  const malts = new Set();
+  const yeasts = new Set();
+  try {
+    for (let page = 1; page <= 10; page += 1) {
+      const beers = await api(`/beers?page=${page}&per_page=80`);
+      for (const beer of beers) {
+        const ing = beer.ingredients || {};
+        for (const h of ing.hops || []) hops.add(h.name);
+        for (const m of ing.malt || []) malts.add(m.name);
+        if (ing.yeast) yeasts.add(ing.yeast);
+      }
+      if (beers.length < 80) break;
+    }
+  } catch {
+    return; // suggestions are a convenience; the form works without them
+  }
+  const fill = (id, names) =>
+    $(id).replaceChildren(...[...names].sort().map((name) => el("option", { value: name })));
+  fill("#hop-names", hops);
+  fill("#malt-names", malts);
+  fill("#yeast-names", yeasts);
+}
+
+/* ---------- wiring ---------- */
+
+function init() {
+  const form = $("#search-form");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!form.reportValidity()) return;
+    const params = formToParams(form);
+    const target = `#/?${params}`;
+    if (location.hash === target) route();
+    else location.hash = target;
+  });
+  form.addEventListener("reset", () => {
+    setTimeout(() => {
+      location.hash = "#/";
+    });
+  });
+  $("#prev-page").addEventListener("click", (e) => goToPage(Number(e.currentTarget.dataset.page)));
+  $("#next-page").addEventListener("click", (e) => goToPage(Number(e.currentTarget.dataset.page)));
+  $("#add-malt").addEventListener("click", () => addRow("malt").querySelector("input").focus());
+  $("#add-hop").addEventListener("click", () => addRow("hop").querySelector("input").focus());
+  $("#recipe-form").addEventListener("submit", submitRecipe);
+  window.addEventListener("hashchange", route);
+  route();
+}
+
+document.addEventListener("DOMContentLoaded", init);

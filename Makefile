@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup run test lint format bench clean browser
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,13 @@ run: setup
 	$(BIN)/punkml run
 
 ## test: lint, type-check and the full test suite
-test: setup lint
+test: setup lint browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## browser: Debian's headless chromium for the web page's browser test, installed only if missing
+browser: SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 
 ## lint: ruff (lint + format check) and mypy
 lint: $(STAMP)

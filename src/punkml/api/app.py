@@ -7,7 +7,6 @@ the ``/v2/beers*`` fast path) in front of a FastAPI application that serves the 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from http import HTTPStatus
 from pathlib import Path
@@ -27,10 +26,6 @@ from punkml.api.responses import JSON_CONTENT_TYPE, endpoint_not_found
 from punkml.api.static import add_web_routes
 from punkml.api.store import DEFAULT_CACHE_BYTES, BeerStore
 from punkml.config import Settings, cache_dir
-
-# Environment used to hand the options to each worker process (uvicorn imports a factory there).
-ENV_RATE_LIMIT = "PUNKML_API_RATE_LIMIT"
-ENV_RATE_WINDOW = "PUNKML_API_RATE_WINDOW"
 
 
 def _routers() -> list[APIRouter]:
@@ -68,15 +63,6 @@ def create_app(
     fastapi_app = _fastapi_app(settings, store, _routers() if routers is None else routers)
     limiter = RateLimiter(rate_limit, rate_window_seconds) if rate_limit > 0 else None
     return PunkApi(store, limiter, fastapi_app)
-
-
-def app_from_environment() -> PunkApi:
-    """Factory for worker processes: options from ``PUNKML_API_RATE_*`` and ``PUNKML_HOME``."""
-    return create_app(
-        rate_limit=int(os.environ.get(ENV_RATE_LIMIT, str(DEFAULT_LIMIT))),
-        rate_window_seconds=float(os.environ.get(ENV_RATE_WINDOW, str(DEFAULT_WINDOW_SECONDS))),
-        home=None,  # resolved from $PUNKML_HOME, set by `punkml api serve`
-    )
 
 
 def _fastapi_app(settings: Settings, store: BeerStore, routers: Sequence[APIRouter]) -> FastAPI:

@@ -25,15 +25,6 @@ def serve(
             help="Requests allowed per client IP per hour (429 past it); 0 disables the limit.",
         ),
     ] = 3600,
-    workers: Annotated[
-        int,
-        typer.Option(
-            "--workers",
-            min=1,
-            max=16,
-            help="Worker processes; more than 1 requires --rate-limit 0 (counts are per process).",
-        ),
-    ] = 1,
     rate_window: Annotated[
         float,
         typer.Option(
@@ -56,6 +47,5 @@ def serve(
         port=port,
         rate_limit=rate_limit,
         rate_window_seconds=rate_window,
-        workers=workers,
         home=home,
     )

@@ -1,0 +1,187 @@
+"""``glue://DATABASE``: the lake's tables registered in the AWS Glue Data Catalog.
+
+``GlueCatalog.register_lake(lake_uri)`` creates the database if missing and creates or updates
+``raw_beers`` and the cleaned tables with the columns generated from the Arrow schemas
+(``punkml.aws.glue_columns``, the same lists Terraform uses) and partition projection over the
+lake's layout, so Athena queries them without a crawler. ``lake_uri()`` reads the lake root back
+from the catalog, so ``punkml sql --catalog glue://DATABASE`` finds the lake by itself; the SQL
+itself runs in DuckDB over pyarrow datasets, as for a local lake.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from punkml.aws.glue_columns import CLEANED_PARTITION_KEY, cleaned_table_columns, raw_table_columns
+from punkml.aws.kinesis import aws_client, aws_errors
+from punkml.errors import ConfigError, LakeError
+from punkml.pipeline.lake import CLEANED_DIR, RAW_DIR
+
+_DATABASE = re.compile(r"^[a-z0-9_]{1,255}$")
+RAW_TABLE = "raw_beers"
+PROJECTION_START_DATE = "2024-01-01"
+
+PARQUET_STORAGE = {
+    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "SerdeInfo": {
+        "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+        "Parameters": {"serialization.format": "1"},
+    },
+}
+JSON_STORAGE = {
+    "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+    "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+    "SerdeInfo": {
+        "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
+        "Parameters": {"ignore.malformed.json": "true"},
+    },
+}
+
+
+def parse_glue_uri(uri: str) -> tuple[str, str | None]:
+    """``glue://DATABASE[?region=eu-west-1]`` → (database, region)."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "glue":
+        raise ConfigError(f"not a glue:// catalog URI: {uri!r}")
+    database = parsed.netloc + parsed.path.rstrip("/")
+    if not _DATABASE.match(database):
+        raise ConfigError(
+            f"catalog URI {uri!r}: the database name must be lower-case letters, digits and '_'"
+        )
+    return database, parse_qs(parsed.query).get("region", [None])[-1]
+
+
+def s3_root(lake_uri: str) -> str:
+    """``s3://bucket/prefix`` without a trailing slash; other lakes cannot be registered."""
+    parsed = urlparse(lake_uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ConfigError(
+            f"a Glue catalog needs an s3://bucket/prefix lake, not {lake_uri!r}; give --lake s3://..."
+        )
+    return f"s3://{parsed.netloc}{parsed.path}".rstrip("/")
+
+
+def raw_table_input(root: str) -> dict[str, Any]:
+    """Glue ``TableInput`` of ``raw_beers``: gzip JSON lines under ``raw/YYYY/MM/DD/HH/``."""
+    location = f"{root}/{RAW_DIR}/"
+    return {
+        "Name": RAW_TABLE,
+        "Description": "Stream records as received (gzip JSON lines, hourly)",
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {
+            "EXTERNAL": "TRUE",
+            "classification": "json",
+            "compressionType": "gzip",
+            "projection.enabled": "true",
+            "projection.hour.type": "date",
+            "projection.hour.format": "yyyy/MM/dd/HH",
+            "projection.hour.range": "2024/01/01/00,NOW",
+            "projection.hour.interval": "1",
+            "projection.hour.interval.unit": "HOURS",
+            "storage.location.template": location + "${hour}/",
+        },
+        "PartitionKeys": [{"Name": "hour", "Type": "string"}],
+        "StorageDescriptor": {
+            "Columns": [{"Name": c["name"], "Type": c["type"]} for c in raw_table_columns()],
+            "Location": location,
+            **JSON_STORAGE,
+        },
+    }
+
+
+def cleaned_table_input(root: str, table: str, columns: list[dict[str, str]]) -> dict[str, Any]:
+    """Glue ``TableInput`` of a cleaned table: Parquet under ``cleaned/<table>/ingest_date=…/``."""
+    location = f"{root}/{CLEANED_DIR}/{table}/"
+    key = CLEANED_PARTITION_KEY
+    return {
+        "Name": table,
+        "Description": f"Cleaned {table} (Parquet, one partition per ingest day)",
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {
+            "EXTERNAL": "TRUE",
+            "classification": "parquet",
+            "projection.enabled": "true",
+            f"projection.{key}.type": "date",
+            f"projection.{key}.format": "yyyy-MM-dd",
+            f"projection.{key}.range": f"{PROJECTION_START_DATE},NOW",
+            f"projection.{key}.interval": "1",
+            f"projection.{key}.interval.unit": "DAYS",
+            "storage.location.template": location + f"{key}=${{{key}}}/",
+        },
+        "PartitionKeys": [{"Name": key, "Type": "string"}],
+        "StorageDescriptor": {
+            "Columns": [{"Name": c["name"], "Type": c["type"]} for c in columns],
+            "Location": location,
+            **PARQUET_STORAGE,
+        },
+    }
+
+
+def table_inputs(lake_uri: str) -> list[dict[str, Any]]:
+    """Every table of the lake at ``lake_uri`` as Glue ``TableInput`` documents."""
+    root = s3_root(lake_uri)
+    cleaned = [
+        cleaned_table_input(root, table, columns)
+        for table, columns in cleaned_table_columns().items()
+    ]
+    return [raw_table_input(root), *cleaned]
+
+
+class GlueCatalog:
+    """One Glue database holding the lake's tables."""
+
+    def __init__(self, database: str, *, client: Any) -> None:
+        self.database = database
+        self.uri = f"glue://{database}"
+        self._client = client
+
+    @classmethod
+    def from_uri(cls, uri: str) -> GlueCatalog:
+        database, region = parse_glue_uri(uri)
+        return cls(database, client=aws_client("glue", region))
+
+    def register_lake(self, lake_uri: str) -> list[str]:
+        """Create the database if missing; create or update every table; return their names."""
+        client = self._client
+        with aws_errors(f"cannot register the lake in {self.uri}", LakeError):
+            with contextlib.suppress(client.exceptions.AlreadyExistsException):
+                client.create_database(
+                    DatabaseInput={"Name": self.database, "Description": "Punk ML lake"}
+                )
+            names = []
+            for table in table_inputs(lake_uri):
+                try:
+                    client.create_table(DatabaseName=self.database, TableInput=table)
+                except client.exceptions.AlreadyExistsException:
+                    client.update_table(DatabaseName=self.database, TableInput=table)
+                names.append(table["Name"])
+        return names
+
+    def columns(self, table: str) -> list[dict[str, str]]:
+        """``[{"name", "type"}]`` of a registered table (partition keys excluded)."""
+        with aws_errors(f"cannot read table {table} from {self.uri}", LakeError):
+            found = self._client.get_table(DatabaseName=self.database, Name=table)["Table"]
+        return [
+            {"name": column["Name"], "type": column["Type"]}
+            for column in found["StorageDescriptor"]["Columns"]
+        ]
+
+    def lake_uri(self) -> str:
+        """The lake root the tables point at, read from the ``beers`` table's location."""
+        with aws_errors(f"cannot find the lake registered in {self.uri}", LakeError):
+            try:
+                table = self._client.get_table(DatabaseName=self.database, Name="beers")["Table"]
+            except self._client.exceptions.EntityNotFoundException as exc:
+                raise LakeError(
+                    f"{self.uri} has no 'beers' table; run `punkml deliver --lake s3://... "
+                    f"--catalog {self.uri}` (or `make deploy`) first"
+                ) from exc
+        location = str(table["StorageDescriptor"]["Location"]).rstrip("/")
+        suffix = f"/{CLEANED_DIR}/beers"
+        if not location.endswith(suffix):
+            raise LakeError(f"{self.uri}: table 'beers' is at {location}, not under a lake root")
+        return location[: -len(suffix)]

@@ -1,0 +1,369 @@
+"""The /beers query as pure functions: validation, each filter, combinations, pagination.
+
+Expected beers are computed here by plain reference filtering of the dataset (written separately
+from the implementation), then compared id by id.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from punkml.api import query as q
+from punkml.source.dataset import load_beers
+
+
+@pytest.fixture(scope="module")
+def beers() -> list[dict[str, Any]]:
+    return load_beers()
+
+
+def ids(beers: list[dict[str, Any]]) -> list[int]:
+    return [beer["id"] for beer in beers]
+
+
+def run(beers: list[dict[str, Any]], **params: str) -> list[int]:
+    return ids(q.filter_beers(beers, q.parse_beer_query(params)))
+
+
+# Reference semantics, spelled out directly.
+def ref_in_order(name: str | None, text: str) -> bool:
+    if name is None:
+        return False
+    pattern = ".*".join(re.escape(char) for char in text.lower().replace("_", " "))
+    return re.search(pattern, name.lower(), flags=re.DOTALL) is not None
+
+
+def ref_month(first_brewed: str) -> tuple[int, int] | None:
+    match = re.fullmatch(r"(\d\d)/(\d{4})", first_brewed)
+    return (int(match.group(2)), int(match.group(1))) if match else None
+
+
+# --- numeric filters ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["abv", "ibu", "ebc"])
+@pytest.mark.parametrize("bound", ["0", "4.5", "7", "60", "1000"])
+def test_greater_than_is_strict_and_skips_missing(
+    beers: list[dict[str, Any]], field: str, bound: str
+) -> None:
+    expected = [b["id"] for b in beers if b[field] is not None and b[field] > float(bound)]
+    assert run(beers, **{f"{field}_gt": bound}) == expected
+
+
+@pytest.mark.parametrize("field", ["abv", "ibu", "ebc"])
+@pytest.mark.parametrize("bound", ["0", "1", "4.5", "7", "60"])
+def test_less_than_counts_missing_as_zero(
+    beers: list[dict[str, Any]], field: str, bound: str
+) -> None:
+    expected = [b["id"] for b in beers if (b[field] or 0) < float(bound)]
+    assert run(beers, **{f"{field}_lt": bound}) == expected
+
+
+def test_missing_values_match_lt_but_never_gt(beers: list[dict[str, Any]]) -> None:
+    no_ibu = {b["id"] for b in beers if b["ibu"] is None}
+    assert len(no_ibu) == 5
+    assert no_ibu <= set(run(beers, ibu_lt="1"))
+    assert not no_ibu & set(run(beers, ibu_gt="0"))
+
+
+def test_numbers_accept_javascript_float_forms(beers: list[dict[str, Any]]) -> None:
+    reference = run(beers, abv_gt="5")
+    for spelled in ("5.", "5.0", "+5", "005", "0.5e1", "5e0"):
+        assert run(beers, abv_gt=spelled) == reference
+
+
+def test_a_beer_without_the_field_never_compares() -> None:
+    beers = [{"id": 1, "abv": 5}, {"id": 2}]
+    assert run(beers, abv_lt="10") == [1]
+    assert run(beers, abv_gt="1") == [1]
+
+
+# --- text filters -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["punk", "PUNK_IPA", "ipa", "dog", "b_d", "elvis", "zzz", "a_", "_"]
+)
+def test_beer_name_is_an_in_order_match(beers: list[dict[str, Any]], text: str) -> None:
+    assert run(beers, beer_name=text) == [b["id"] for b in beers if ref_in_order(b["name"], text)]
+
+
+def test_fuzzy_name_matches_scattered_letters(beers: list[dict[str, Any]]) -> None:
+    # "pnkip" is not a substring of "Punk IPA" but its letters appear in that order.
+    assert "pnkip" not in "punk ipa"
+    found = run(beers, beer_name="pnkip")
+    assert {106, 192} <= set(found)
+    assert all(ref_in_order(b["name"], "pnkip") for b in beers if b["id"] in found)
+
+
+@pytest.mark.parametrize("text", ["citra", "SIMCOE", "east_kent", "amarillo", "cascade", "nope"])
+def test_hops_match_any_hop_name(beers: list[dict[str, Any]], text: str) -> None:
+    expected = [
+        b["id"]
+        for b in beers
+        if any(ref_in_order(h["name"], text) for h in b["ingredients"]["hops"])
+    ]
+    assert run(beers, hops=text) == expected
+
+
+@pytest.mark.parametrize("text", ["maris_otter", "crystal", "MUNICH", "wheat", "nope"])
+def test_malt_matches_any_malt_name(beers: list[dict[str, Any]], text: str) -> None:
+    expected = [
+        b["id"]
+        for b in beers
+        if any(ref_in_order(m["name"], text) for m in b["ingredients"]["malt"])
+    ]
+    assert run(beers, malt=text) == expected
+
+
+@pytest.mark.parametrize("text", ["wyeast", "american_ale", "wlp", "1056", "nope"])
+def test_yeast_matches_and_skips_beers_without_yeast(
+    beers: list[dict[str, Any]], text: str
+) -> None:
+    expected = [b["id"] for b in beers if ref_in_order(b["ingredients"]["yeast"], text)]
+    assert run(beers, yeast=text) == expected
+
+
+@pytest.mark.parametrize("text", ["chicken", "CHEESE", "spicy_food", "cake", "ken", "nope"])
+def test_food_is_a_substring_of_any_pairing(beers: list[dict[str, Any]], text: str) -> None:
+    needle = text.lower().replace("_", " ")
+    expected = [b["id"] for b in beers if any(needle in f.lower() for f in b["food_pairing"])]
+    assert run(beers, food=text) == expected
+
+
+def test_food_is_not_fuzzy(beers: list[dict[str, Any]]) -> None:
+    assert run(beers, food="chkn") == []
+    assert run(beers, food="chicken")
+
+
+@pytest.mark.parametrize(
+    "text", ["(", ")", "[", "]", "*", "+", "?", ".", "\\", "^", "$", "|", "{2}", ".*", "a(b"]
+)
+@pytest.mark.parametrize("param", ["beer_name", "hops", "malt", "yeast", "food"])
+def test_regex_like_characters_are_literal(
+    beers: list[dict[str, Any]], param: str, text: str
+) -> None:
+    found = run(beers, **{param: text})
+    if param == "beer_name":
+        assert found == [b["id"] for b in beers if ref_in_order(b["name"], text)]
+    if param == "food":
+        assert found == [
+            b["id"] for b in beers if any(text in f.lower() for f in b["food_pairing"])
+        ]
+
+
+def test_dot_is_not_a_wildcard() -> None:
+    beers = [{"id": 1, "name": "abc"}, {"id": 2, "name": "a.c"}]
+    assert run(beers, beer_name="a.c") == [2]
+
+
+# --- dates --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("predicate", ["01-2008", "05-2010", "12-2011", "09-2007", "01-2030"])
+def test_brewed_before_is_strict_by_month(beers: list[dict[str, Any]], predicate: str) -> None:
+    month, year = (int(part) for part in predicate.split("-"))
+    expected = [b["id"] for b in beers if (m := ref_month(b["first_brewed"])) and m < (year, month)]
+    assert run(beers, brewed_before=predicate) == expected
+
+
+@pytest.mark.parametrize("predicate", ["01-2008", "05-2010", "12-2011", "11-2016", "01-2000"])
+def test_brewed_after_is_strict_by_month(beers: list[dict[str, Any]], predicate: str) -> None:
+    month, year = (int(part) for part in predicate.split("-"))
+    expected = [b["id"] for b in beers if (m := ref_month(b["first_brewed"])) and m > (year, month)]
+    assert run(beers, brewed_after=predicate) == expected
+
+
+def test_year_only_first_brewed_never_matches_a_date_filter(beers: list[dict[str, Any]]) -> None:
+    year_only = {b["id"] for b in beers if re.fullmatch(r"\d{4}", b["first_brewed"])}
+    assert year_only
+    matched = set(run(beers, brewed_after="01-1900")) | set(run(beers, brewed_before="01-2100"))
+    assert not matched & year_only
+    assert len(matched) == len(beers) - len(year_only)
+
+
+def test_the_same_month_is_neither_before_nor_after(beers: list[dict[str, Any]]) -> None:
+    buzz = next(b for b in beers if b["id"] == 1)
+    assert buzz["first_brewed"] == "09/2007"
+    assert 1 not in run(beers, brewed_before="09-2007")
+    assert 1 not in run(beers, brewed_after="09-2007")
+    assert 1 in run(beers, brewed_before="11-2007")
+
+
+def test_a_month_past_twelve_matches_nothing(beers: list[dict[str, Any]]) -> None:
+    assert run(beers, brewed_after="19-2010") == []
+
+
+# --- ids ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1|2|3", [1, 2, 3]),
+        ("3|1", [1, 3]),
+        ("42", [42]),
+        ("1|1|1", [1]),
+        ("5|9999|abc", [5]),
+        ("0x0A|+7| 8 ", [7, 8, 10]),
+        ("2.0|3.5", [2]),
+        ("", []),
+        ("abc", []),
+    ],
+)
+def test_ids(beers: list[dict[str, Any]], value: str, expected: list[int]) -> None:
+    assert run(beers, ids=value) == expected
+
+
+# --- combined -----------------------------------------------------------------------------------
+
+
+def test_filters_combine_as_and(beers: list[dict[str, Any]]) -> None:
+    expected = [
+        b["id"]
+        for b in beers
+        if b["abv"] > 6
+        and (b["ibu"] or 0) < 100
+        and any(ref_in_order(h["name"], "citra") for h in b["ingredients"]["hops"])
+        and any("cheese" in f.lower() for f in b["food_pairing"])
+    ]
+    assert expected
+    assert run(beers, abv_gt="6", ibu_lt="100", hops="citra", food="cheese") == expected
+
+
+def test_everything_combined(beers: list[dict[str, Any]]) -> None:
+    params = dict(
+        abv_gt="4", abv_lt="12", ebc_gt="10", brewed_after="01-2010", brewed_before="01-2016",
+        malt="extra_pale", yeast="wyeast", ids="|".join(str(i) for i in range(1, 200)),
+    )  # fmt: skip
+    expected = [
+        b["id"]
+        for b in beers
+        if 4 < b["abv"] < 12
+        and (b["ebc"] or 0) > 10
+        and (m := ref_month(b["first_brewed"])) is not None
+        and (2010, 1) < m < (2016, 1)
+        and any(ref_in_order(x["name"], "extra pale") for x in b["ingredients"]["malt"])
+        and ref_in_order(b["ingredients"]["yeast"], "wyeast")
+        and b["id"] < 200
+    ]
+    assert expected
+    assert run(beers, **params) == expected
+
+
+def test_unknown_parameters_are_ignored(beers: list[dict[str, Any]]) -> None:
+    assert run(beers, colour="red", beer_name="punk") == run(beers, beer_name="punk")
+
+
+# --- pagination ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("page", "per_page", "expected"),
+    [
+        (None, None, list(range(1, 26))),
+        ("2", None, list(range(26, 51))),
+        ("1", "80", list(range(1, 81))),
+        ("5", "80", list(range(321, 326))),  # the last, partial page
+        ("6", "80", []),  # past the end
+        ("325", "1", [325]),
+        ("326", "1", []),
+        ("99999999999999999999999", "5", []),
+        ("+2", "010", list(range(11, 21))),
+    ],
+)
+def test_pagination(
+    beers: list[dict[str, Any]], page: str | None, per_page: str | None, expected: list[int]
+) -> None:
+    params = {k: v for k, v in (("page", page), ("per_page", per_page)) if v is not None}
+    assert ids(q.select_beers(beers, q.parse_beer_query(params))) == expected
+
+
+def test_pagination_applies_after_filtering(beers: list[dict[str, Any]]) -> None:
+    matching = [b["id"] for b in beers if b["abv"] > 8]
+    page = q.select_beers(beers, q.parse_beer_query({"abv_gt": "8", "page": "2", "per_page": "10"}))
+    assert ids(page) == matching[10:20]
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def errors_of(**params: str) -> list[dict[str, str]]:
+    with pytest.raises(q.InvalidParams) as caught:
+        q.parse_beer_query(params)
+    return [error.as_json() for error in caught.value.errors]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "", "abc", "1.5", "1e2", " 1"])
+def test_bad_page(value: str) -> None:
+    assert errors_of(page=value) == [
+        {"location": "query", "param": "page", "msg": q.MSG_PAGE, "value": value}
+    ]
+
+
+@pytest.mark.parametrize("value", ["0", "81", "-5", "", "ten", "80.0"])
+def test_bad_per_page(value: str) -> None:
+    assert errors_of(per_page=value) == [
+        {
+            "location": "query",
+            "param": "per_page",
+            "msg": "Must be a number greater than 0 and less than 80",
+            "value": value,
+        }
+    ]
+
+
+@pytest.mark.parametrize("param", q.NUMERIC_FILTERS)
+@pytest.mark.parametrize(
+    "value", ["-1", "", "abc", "5%", "1,5", ".", "-.", "e5", "Infinity", "0x10"]
+)
+def test_bad_numbers(param: str, value: str) -> None:
+    assert errors_of(**{param: value}) == [
+        {
+            "location": "query",
+            "param": param,
+            "msg": "Must be a number greater than 0",
+            "value": value,
+        }
+    ]
+
+
+@pytest.mark.parametrize("param", q.DATE_FILTERS)
+@pytest.mark.parametrize("value", ["", "2010", "1-2010", "01/2010", "10-2010", "00-2010", "01-201"])
+def test_bad_dates(param: str, value: str) -> None:
+    # "10-2010" is rejected too: the original's pattern was [0-1][1-9]-\d{4}.
+    assert errors_of(**{param: value}) == [
+        {"location": "query", "param": param, "msg": q.MSG_DATE, "value": value}
+    ]
+
+
+@pytest.mark.parametrize("param", q.TEXT_FILTERS)
+@pytest.mark.parametrize("value", ["", " ", "\t"])
+def test_empty_text(param: str, value: str) -> None:
+    assert errors_of(**{param: value}) == [
+        {"location": "query", "param": param, "msg": q.MSG_TEXT, "value": value}
+    ]
+
+
+def test_every_bad_parameter_is_reported_in_the_original_order() -> None:
+    errors = errors_of(food="", abv_gt="x", per_page="81", page="0", brewed_after="1", ids="")
+    assert [e["param"] for e in errors] == ["page", "per_page", "abv_gt", "brewed_after", "food"]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "1.5", "", " 3"])
+def test_bad_beer_id(value: str) -> None:
+    with pytest.raises(q.InvalidParams) as caught:
+        q.parse_beer_id(value)
+    assert [e.as_json() for e in caught.value.errors] == [
+        {"location": "params", "param": "beerId", "msg": q.MSG_BEER_ID, "value": value}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("1", 1), ("042", 42), ("+7", 7), ("9" * 40, None)]
+)
+def test_beer_id(value: str, expected: int | None) -> None:
+    assert q.parse_beer_id(value) == expected

@@ -1,0 +1,57 @@
+"""Fixed-window per-client counting, with a fake clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from punkml.api.ratelimit import RateLimiter
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_counts_down_then_refuses_with_zero_remaining() -> None:
+    limiter = RateLimiter(3, 60, clock=FakeClock())
+    quotas = [limiter.hit("1.2.3.4") for _ in range(5)]
+    assert [q.allowed for q in quotas] == [True, True, True, False, False]
+    assert [q.remaining for q in quotas] == [2, 1, 0, 0, 0]
+    assert quotas[3].headers() == [
+        (b"x-ratelimit-limit", b"3"),
+        (b"x-ratelimit-remaining", b"0"),
+        (b"retry-after", b"60"),
+    ]
+    assert (b"retry-after", b"60") not in quotas[0].headers()
+
+
+def test_clients_are_counted_separately() -> None:
+    limiter = RateLimiter(1, 60, clock=FakeClock())
+    assert limiter.hit("a").allowed
+    assert not limiter.hit("a").allowed
+    assert limiter.hit("b").allowed
+
+
+def test_every_counter_resets_when_the_window_ends() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(2, 10, clock=clock)
+    limiter.hit("a")
+    clock.now += 4
+    limiter.hit("a")
+    assert not limiter.hit("a").allowed
+    assert limiter.hit("a").reset_seconds == 6
+    clock.now += 6  # windows are aligned on the start, not on each client's first request
+    quota = limiter.hit("a")
+    assert quota.allowed and quota.remaining == 1
+    clock.now += 35  # several windows later
+    assert limiter.hit("a").remaining == 1
+    assert limiter.hit("a").reset_seconds == 5
+
+
+@pytest.mark.parametrize(("limit", "window"), [(0, 10), (-1, 10), (5, 0)])
+def test_rejects_meaningless_settings(limit: int, window: float) -> None:
+    with pytest.raises(ValueError):
+        RateLimiter(limit, window)

@@ -1,0 +1,58 @@
+"""Pre-serialized beers and the bounded response cache."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from punkml.api.responses import JsonResponse
+from punkml.api.store import BeerStore, ResponseCache
+
+
+def small_beers() -> list[dict[str, object]]:
+    return [{"id": i, "name": f"Beer {i}", "abv": i / 2, "ibu": None} for i in (3, 1, 2)]
+
+
+def test_beers_are_served_in_id_order_with_their_fields_unchanged() -> None:
+    store = BeerStore(small_beers())
+    answer = store.beers_answer({})
+    assert answer.status == 200
+    assert json.loads(answer.body) == sorted(small_beers(), key=lambda b: b["id"])
+
+
+def test_single_beer_and_errors() -> None:
+    store = BeerStore(small_beers())
+    assert json.loads(store.beer_answer("2").body) == [
+        {"id": 2, "name": "Beer 2", "abv": 1.0, "ibu": None}
+    ]
+    assert store.beer_answer("4").status == 404
+    assert store.beer_answer("x").status == 400
+
+
+def test_random_draws_every_beer_and_nothing_else() -> None:
+    store = BeerStore(small_beers(), rng=random.Random(7))
+    seen = {json.loads(store.random_answer().body)[0]["id"] for _ in range(200)}
+    assert seen == {1, 2, 3}
+    assert BeerStore([]).random_answer().body == b"[]"
+
+
+def test_cached_answers_equal_computed_ones() -> None:
+    store = BeerStore(small_beers())
+    first = store.beers_answer({"abv_gt": "0.6"}, cache_key=b"abv_gt=0.6")
+    again = store.beers_answer({"abv_gt": "0.6"}, cache_key=b"abv_gt=0.6")
+    assert again is first
+    assert [b["id"] for b in json.loads(first.body)] == [2, 3]
+
+
+def test_cache_is_bounded_by_bytes_and_evicts_least_recently_used() -> None:
+    cache = ResponseCache(max_bytes=100)
+    for key in (b"a", b"b", b"c"):
+        cache.put(key, JsonResponse(200, b"x" * 39))
+    assert len(cache) == 2  # 3 x 40 bytes do not fit in 100
+    assert cache.get(b"a") is None
+    assert cache.get(b"b") is not None
+    cache.put(b"d", JsonResponse(200, b"x" * 39))
+    assert cache.get(b"c") is None  # b was used more recently than c
+    assert cache.get(b"b") is not None
+    cache.put(b"huge", JsonResponse(200, b"x" * 500))
+    assert cache.get(b"huge") is None

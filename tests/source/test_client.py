@@ -367,6 +367,34 @@ def test_remaining_requests_do_not_pause(
     assert sleeps == [] and client.stats.rate_limit_waits == 0
 
 
+def test_a_rate_limit_pause_beyond_the_budget_is_not_taken(
+    fault_server: Any, make_client: MakeClient, sleeps: list[float]
+) -> None:
+    fault_server.push(
+        body=[fault_server.beers[0]],
+        headers={"x-ratelimit-limit": "10", "x-ratelimit-remaining": "0"},
+    )
+    fault_server.push(status=429, headers={"Retry-After": "3000"})
+    client = make_client(fault_server.url, max_total_sleep_seconds=60)
+    client.get_beer(1)
+    with pytest.raises(SourceStatusError, match="retry after 3000 s"):
+        client.get_beer(2)  # 360 s owed: not slept on a guess; the server's answer decides
+    assert sleeps == [] and client.stats.rate_limit_waits == 0
+
+
+def test_the_rate_limit_window_is_configurable(
+    fault_server: Any, make_client: MakeClient, sleeps: list[float]
+) -> None:
+    fault_server.push(
+        body=[fault_server.beers[0]],
+        headers={"x-ratelimit-limit": "4", "x-ratelimit-remaining": "0"},
+    )
+    client = make_client(fault_server.url, rate_limit_window_seconds=10)
+    client.get_beer(1)
+    client.get_beer(2)
+    assert sleeps == [2.5]
+
+
 # -- pagination ----------------------------------------------------------------------------------
 
 
@@ -535,3 +563,20 @@ def test_against_the_real_api_server(request: pytest.FixtureRequest) -> None:
         assert client.stats.requests == 5 + 3  # five pages of 80 (the last one short), three more
         with pytest.raises(SourceStatusError, match="No beer found that matches the ID 9999"):
             client.get_beer(9999)
+
+
+@pytest.mark.slow
+def test_the_real_servers_rate_limit_stops_the_client(
+    api_server_factory: Callable[..., Any], sleeps: list[float]
+) -> None:
+    server = api_server_factory("--rate-limit", "2")
+    with PunkClient(server.base_url, sleep=sleeps.append, max_total_sleep_seconds=60) as client:
+        client.get_beer(1)
+        client.get_beer(2)  # x-ratelimit-remaining: 0; waiting 1800 s is beyond the budget
+        with pytest.raises(SourceStatusError) as caught:
+            client.get_beer(3)
+    assert caught.value.status_code == 429
+    assert f"GET {server.base_url}/beers/3: HTTP 429" in str(caught.value)
+    assert "beyond the retry budget of 60 s" in str(caught.value)
+    assert sleeps == []
+    assert (client.stats.requests, client.stats.errors) == (3, 1)

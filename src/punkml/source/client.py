@@ -46,8 +46,8 @@ DATE_FILTERS = frozenset({"brewed_before", "brewed_after"})
 FILTER_NAMES = NUMERIC_FILTERS | TEXT_FILTERS | DATE_FILTERS | {"ids"}
 MAX_TEXT_FILTER_CHARS = 200
 MAX_IDS = 1_000
-# The original API's rate-limit window; with x-ratelimit-limit it gives the pause after which
-# one more request is due when the remaining count hits 0.
+# The original API's rate-limit window (one hour); with x-ratelimit-limit it gives the pause
+# after which one more request is due when the remaining count hits 0.
 RATE_LIMIT_WINDOW_SECONDS = 3600.0
 _MONTH_YEAR = re.compile(r"(0[1-9]|1[0-2])-\d{4}")
 
@@ -91,8 +91,10 @@ class PunkClient:
     (and write). A request is tried at most ``max_retries + 1`` times and sleeps at most
     ``max_total_sleep_seconds`` in total between its attempts; backoff before retry ``n`` (from 0)
     is uniform in ``[0, min(backoff_max_seconds, backoff_base_seconds * 2**n)]`` unless the server
-    sent ``Retry-After``. Bodies above ``max_body_bytes`` (decoded) are refused; ``iter_beers``
-    reads at most ``max_pages`` pages. ``sleep`` and ``random`` can be injected (tests).
+    sent ``Retry-After``. When ``x-ratelimit-remaining`` reaches 0, the next request first waits
+    ``rate_limit_window_seconds / x-ratelimit-limit`` (a 429 without ``Retry-After`` too), unless
+    that is longer than the sleep budget. Bodies above ``max_body_bytes`` (decoded) are refused;
+    ``iter_beers`` reads at most ``max_pages`` pages. ``sleep`` and ``random`` can be injected.
     """
 
     def __init__(
@@ -107,6 +109,7 @@ class PunkClient:
         max_total_sleep_seconds: float = 60.0,
         max_body_bytes: int = 4 * 1024 * 1024,
         max_pages: int = 1_000,
+        rate_limit_window_seconds: float = RATE_LIMIT_WINDOW_SECONDS,
         headers: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: SleepFn = time.sleep,
@@ -118,6 +121,7 @@ class PunkClient:
         _check_positive("backoff_max_seconds", backoff_max_seconds)
         _check_non_negative("backoff_base_seconds", backoff_base_seconds)
         _check_non_negative("max_total_sleep_seconds", max_total_sleep_seconds)
+        _check_positive("rate_limit_window_seconds", rate_limit_window_seconds)
         _check_count("max_retries", max_retries, minimum=0)
         _check_count("max_body_bytes", max_body_bytes, minimum=1)
         _check_count("max_pages", max_pages, minimum=1)
@@ -127,6 +131,7 @@ class PunkClient:
         self.max_total_sleep_seconds = float(max_total_sleep_seconds)
         self.max_body_bytes = max_body_bytes
         self.max_pages = max_pages
+        self.rate_limit_window_seconds = float(rate_limit_window_seconds)
         self.stats = ClientStats()
         self._sleep = sleep
         self._random = random
@@ -280,7 +285,7 @@ class PunkClient:
         limit = _header_int(response.headers, "x-ratelimit-limit")
         if wait is None and response.status_code == 429 and limit:
             # No Retry-After: one request is due again after the window's share of one request.
-            wait = RATE_LIMIT_WINDOW_SECONDS / limit
+            wait = self.rate_limit_window_seconds / limit
         return _Failure(
             cause=f"HTTP {response.status_code} {response.reason_phrase}".strip(),
             status_code=response.status_code,
@@ -325,21 +330,27 @@ class PunkClient:
         wait = _retry_after_seconds(response.headers)
         limit = _header_int(response.headers, "x-ratelimit-limit")
         if wait is None and limit:
-            wait = RATE_LIMIT_WINDOW_SECONDS / limit
+            wait = self.rate_limit_window_seconds / limit
         if wait is None:
             return  # nothing says how long to wait: a 429 on the next request will tell
         with self._lock:
-            self._wait_before_next_seconds = min(wait, self.max_total_sleep_seconds)
+            self._wait_before_next_seconds = wait
 
     def _wait_for_rate_limit(self) -> float:
         """Take the pause owed to the rate limiter, if any; return the seconds slept."""
         with self._lock:
             wait, self._wait_before_next_seconds = self._wait_before_next_seconds, 0.0
-            if wait > 0:
-                self.stats.rate_limit_waits += 1
-        if wait > 0:
-            log.info("rate limit reached at %s; waiting %.2f s", self.base_url, wait)
-            self._pause(wait)
+        if wait <= 0:
+            return 0.0
+        if wait > self.max_total_sleep_seconds:
+            # Longer than a request may sleep: do not wait on a guess; the server's 429 and its
+            # Retry-After will decide whether this request can still be served.
+            log.info("rate limit reached at %s; next request may be refused", self.base_url)
+            return 0.0
+        with self._lock:
+            self.stats.rate_limit_waits += 1
+        log.info("rate limit reached at %s; waiting %.2f s", self.base_url, wait)
+        self._pause(wait)
         return wait
 
     def _pause(self, seconds: float) -> None:

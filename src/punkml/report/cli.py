@@ -1,9 +1,48 @@
-"""Commands of this stage (work in progress)."""
+"""``punkml report``: write the self-contained HTML analysis report."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from punkml.cli_options import HomeOption
+
+OutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        help="Where to write the HTML file. Default: <home>/report.html",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+LakeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lake",
+        envvar="PUNKML_LAKE",
+        help="Lake root the catalog reads: a local directory or s3://bucket/prefix. "
+        "Default: <home>/lake",
+        show_default=False,
+    ),
+]
+
+
+def report(out: OutOption = None, lake: LakeOption = None, home: HomeOption = None) -> None:
+    """Write one self-contained HTML report (data quality, plots, the promoted model's scores).
+
+    It reads the catalog and the promoted model; what is missing is named in the report with the
+    command that provides it. The file opens offline (inline styles and SVG figures).
+    """
+    from punkml.config import Settings
+    from punkml.report.build import write_report
+
+    path = write_report(Settings.load(home), out, lake_uri=lake)
+    typer.echo(str(path))
 
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the root ``punkml`` app."""
+    app.command("report")(report)

@@ -83,7 +83,8 @@ class Reply:
     """One scripted answer: a status, a body (bytes as is, anything else as JSON), headers.
 
     ``delay_seconds`` sleeps before answering (to hang past a read timeout); ``drop`` closes the
-    connection without answering; ``declare_length=False`` omits Content-Length.
+    connection without answering; ``declare_length=False`` omits Content-Length;
+    ``trickle_seconds`` sends the body one 64-byte chunk at a time, sleeping this long in between.
     """
 
     status: int = 200
@@ -92,6 +93,7 @@ class Reply:
     delay_seconds: float = 0.0
     drop: bool = False
     declare_length: bool = True
+    trickle_seconds: float = 0.0
 
     def payload(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -192,7 +194,11 @@ class FaultServer:
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
                     self.end_headers()
-                    self.wfile.write(body)
+                    step = 64 if reply.trickle_seconds else max(len(body), 1)
+                    for start in range(0, len(body), step):
+                        self.wfile.write(body[start : start + step])
+                        self.wfile.flush()
+                        time.sleep(reply.trickle_seconds)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (read timeout): nothing to answer
 

@@ -243,6 +243,21 @@ def test_a_dropped_connection_is_retried(fault_server: Any, make_client: MakeCli
     assert client.stats.retries == 1
 
 
+def test_a_trickling_body_is_cut_at_the_attempt_deadline(
+    fault_server: Any, make_client: MakeClient, sleeps: list[float]
+) -> None:
+    # Each 64-byte chunk arrives well within the read timeout; the whole body would take ~8 s.
+    fault_server.push(body=[fault_server.beers[0]], trickle_seconds=0.03)
+    client = make_client(fault_server.url, timeout=1.0, attempt_deadline_seconds=0.3)
+    assert client.get_beer(1)["id"] == 1  # the retry gets the normal, fast answer
+    assert client.stats.retries == 1 and len(sleeps) == 1
+
+    fault_server.push(2, body=[fault_server.beers[0]], trickle_seconds=0.03)
+    client = make_client(fault_server.url, timeout=1.0, attempt_deadline_seconds=0.3, max_retries=1)
+    with pytest.raises(SourceConnectionError, match=r"the answer took longer than 0\.3 s"):
+        client.get_beer(1)
+
+
 # -- errors that are not retried -----------------------------------------------------------------
 
 
@@ -323,6 +338,16 @@ def test_get_beer_refuses_another_beer(fault_server: Any, make_client: MakeClien
     fault_server.push(body=[fault_server.beers[0]])
     with pytest.raises(SourceResponseError, match="asked for beer 3, got 1"):
         make_client(fault_server.url).get_beer(3)
+
+
+def test_a_body_that_cannot_be_decoded_is_a_response_error(
+    fault_server: Any, make_client: MakeClient
+) -> None:
+    fault_server.push(body=b"this is not gzip", headers={"Content-Encoding": "gzip"})
+    client = make_client(fault_server.url)
+    with pytest.raises(SourceResponseError, match="could not be decoded"):
+        client.get_beer(1)
+    assert client.stats.requests == 1
 
 
 @pytest.mark.parametrize("declare_length", [True, False])

@@ -74,6 +74,10 @@ class ClientStats:
         return asdict(self)
 
 
+class _DeadlineExceeded(Exception):
+    """One attempt took longer than ``attempt_deadline_seconds`` (retried like a timeout)."""
+
+
 @dataclass(frozen=True)
 class _Failure:
     """Why one attempt failed, and how long the server asked us to wait (if it did)."""
@@ -88,7 +92,7 @@ class PunkClient:
     """A resilient, validating client of a Punk API v2 server (``http://host:port/v2``).
 
     Timeouts are in seconds: ``connect_timeout`` to open a connection, ``timeout`` for every read
-    (and write). A request is tried at most ``max_retries + 1`` times and sleeps at most
+    (and write), ``attempt_deadline_seconds`` for a whole answer (headers and body). A request is tried at most ``max_retries + 1`` times and sleeps at most
     ``max_total_sleep_seconds`` in total between its attempts; backoff before retry ``n`` (from 0)
     is uniform in ``[0, min(backoff_max_seconds, backoff_base_seconds * 2**n)]`` unless the server
     sent ``Retry-After``. When ``x-ratelimit-remaining`` reaches 0, the next request first waits
@@ -110,6 +114,7 @@ class PunkClient:
         max_body_bytes: int = 4 * 1024 * 1024,
         max_pages: int = 1_000,
         rate_limit_window_seconds: float = RATE_LIMIT_WINDOW_SECONDS,
+        attempt_deadline_seconds: float = 60.0,
         headers: Mapping[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: SleepFn = time.sleep,
@@ -122,6 +127,7 @@ class PunkClient:
         _check_non_negative("backoff_base_seconds", backoff_base_seconds)
         _check_non_negative("max_total_sleep_seconds", max_total_sleep_seconds)
         _check_positive("rate_limit_window_seconds", rate_limit_window_seconds)
+        _check_positive("attempt_deadline_seconds", attempt_deadline_seconds)
         _check_count("max_retries", max_retries, minimum=0)
         _check_count("max_body_bytes", max_body_bytes, minimum=1)
         _check_count("max_pages", max_pages, minimum=1)
@@ -132,6 +138,7 @@ class PunkClient:
         self.max_body_bytes = max_body_bytes
         self.max_pages = max_pages
         self.rate_limit_window_seconds = float(rate_limit_window_seconds)
+        self.attempt_deadline_seconds = float(attempt_deadline_seconds)
         self.stats = ClientStats()
         self._sleep = sleep
         self._random = random
@@ -263,21 +270,31 @@ class PunkClient:
         """Send one GET; the body of a 2xx answer, a retryable ``_Failure``, or raise (4xx…)."""
         with self._lock:
             self.stats.requests += 1
+        deadline = time.monotonic() + self.attempt_deadline_seconds
         try:
             with self._http.stream("GET", url, params=params) as response:
                 self._note_rate_limit(response)
                 if response.status_code == 429 or response.status_code >= 500:
                     return self._retryable_status(response)
-                body = self._read_bounded(response)
+                body = self._read_bounded(response, deadline)
                 if not 200 <= response.status_code < 300:
                     raise self._error(_status_error(response, body))
                 return body
+        except _DeadlineExceeded:
+            cause = f"the answer took longer than {self.attempt_deadline_seconds:g} s"
+            return _Failure(cause=cause, connection=True)
         except httpx.TimeoutException as exc:
             return _Failure(cause=_describe_timeout(exc, self._http.timeout), connection=True)
         except httpx.TransportError as exc:
             return _Failure(cause=f"{type(exc).__name__}: {exc}", connection=True)
-        except httpx.TooManyRedirects as exc:
-            raise self._error(SourceResponseError(f"GET {url}: {exc}")) from exc
+        except httpx.DecodingError as exc:
+            raise self._error(
+                SourceResponseError(f"GET {url}: the body could not be decoded ({exc})")
+            ) from exc
+        except httpx.HTTPError as exc:  # TooManyRedirects and any other request failure
+            raise self._error(
+                SourceResponseError(f"GET {url}: {type(exc).__name__}: {exc}")
+            ) from exc
 
     def _retryable_status(self, response: httpx.Response) -> _Failure:
         """A 5xx or 429 answer as a ``_Failure``, with the wait the server asked for."""
@@ -292,8 +309,12 @@ class PunkClient:
             retry_after_seconds=wait,
         )
 
-    def _read_bounded(self, response: httpx.Response) -> bytes:
-        """The decoded body, refusing anything larger than ``max_body_bytes``."""
+    def _read_bounded(self, response: httpx.Response, deadline: float) -> bytes:
+        """The decoded body, refusing anything larger than ``max_body_bytes``.
+
+        Raises ``_DeadlineExceeded`` past ``deadline`` (``time.monotonic()``): each read has its
+        own timeout, so only this bounds a server that trickles a body byte by byte.
+        """
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             raise self._error(_too_large(response, self.max_body_bytes))
@@ -303,6 +324,8 @@ class PunkClient:
             size += len(chunk)
             if size > self.max_body_bytes:
                 raise self._error(_too_large(response, self.max_body_bytes))
+            if time.monotonic() > deadline:
+                raise _DeadlineExceeded
             chunks.append(chunk)
         return b"".join(chunks)
 

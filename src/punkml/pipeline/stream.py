@@ -15,6 +15,7 @@ import importlib
 import os
 import socket
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -244,10 +245,15 @@ class SqliteStream:
         self.path = Path(path)
         self.retention_hours = retention_hours
         self.uri = f"sqlite://{self.path}"
+        self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # One connection per stream object, shareable between threads under ``_lock``.
             self._db = sqlite3.connect(
-                self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+                self.path,
+                isolation_level=None,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                check_same_thread=False,
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -265,17 +271,18 @@ class SqliteStream:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction holding SQLite's write lock from the start."""
         db = self._db
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StreamError(f"cannot lock the stream {self.path}: {exc}") from exc
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        else:
-            db.execute("COMMIT")
+        with self._lock:
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StreamError(f"cannot lock the stream {self.path}: {exc}") from exc
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            else:
+                db.execute("COMMIT")
 
     # -- producing -------------------------------------------------------------------------------
 
@@ -308,11 +315,12 @@ class SqliteStream:
     ) -> list[Record]:
         upper = until if until is not None else 2**62
         try:
-            rows = self._db.execute(
-                "SELECT seq, partition_key, arrived_at_ms, data FROM records "
-                "WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
-                (after, upper, max(1, limit)),
-            ).fetchall()
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT seq, partition_key, arrived_at_ms, data FROM records "
+                    "WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                    (after, upper, max(1, limit)),
+                ).fetchall()
         except sqlite3.Error as exc:
             raise StreamError(f"cannot read the stream {self.path}: {exc}") from exc
         records: list[Record] = []
@@ -326,11 +334,12 @@ class SqliteStream:
 
     def consumer(self, name: str) -> ConsumerState:
         _check_consumer_name(name)
-        row = self._db.execute(
-            "SELECT name, checkpoint, pending_first, pending_last, lease_holder, "
-            "lease_expires_ms, expired_unread, updated_at_ms FROM consumers WHERE name = ?",
-            (name,),
-        ).fetchone()
+        with self._lock:
+            row = self._db.execute(
+                "SELECT name, checkpoint, pending_first, pending_last, lease_holder, "
+                "lease_expires_ms, expired_unread, updated_at_ms FROM consumers WHERE name = ?",
+                (name,),
+            ).fetchone()
         if row is None:
             with self._write() as db:
                 db.execute("INSERT OR IGNORE INTO consumers (name) VALUES (?)", (name,))
@@ -432,6 +441,10 @@ class SqliteStream:
         return deleted
 
     def info(self) -> StreamInfo:
+        with self._lock:
+            return self._info()
+
+    def _info(self) -> StreamInfo:
         db = self._db
         length, oldest, newest = db.execute(
             "SELECT count(*), min(seq), max(seq) FROM records"

@@ -1,0 +1,78 @@
+"""The catalog views over the lake."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from punkml.config import Settings
+from punkml.errors import LakeError
+from punkml.pipeline.catalog import VIEWS, Catalog
+from punkml.pipeline.delivery import Deliverer
+from punkml.pipeline.lake import Lake
+from punkml.pipeline.raw import RawSink
+from punkml.pipeline.stream import SqliteStream
+from punkml.pipeline.transform import CleanedSink
+
+
+def _deliver(stream: SqliteStream, settings: Settings) -> None:
+    lake = Lake.open(None, settings)
+    for sink in (RawSink(lake), CleanedSink(lake)):
+        Deliverer(stream, sink).run(until_idle=True)
+
+
+def test_every_view_exists_and_is_empty_before_any_delivery(settings: Settings) -> None:
+    with Catalog(settings) as catalog:
+        for view in VIEWS:
+            assert catalog.query(f"SELECT count(*) AS n FROM {view}").to_pylist() == [{"n": 0}]
+        columns = catalog.query("SELECT * FROM beers").column_names
+    assert columns[:9] == ["id", "name", "abv", "ibu", "target_fg", "target_og", "ebc", "srm", "ph"]
+    assert {"seq", "ingested_at", "ingest_date"} <= set(columns)
+
+
+def test_beers_latest_keeps_the_newest_event_per_id(
+    settings: Settings, stream: SqliteStream, beers: list[dict[str, Any]]
+) -> None:
+    newer = copy.deepcopy(beers[0])
+    newer["abv"] = 9.9
+    stream.put([(str(b["id"]), orjson.dumps(b)) for b in beers[:3]])
+    stream.put([("1", orjson.dumps(newer))])
+    _deliver(stream, settings)
+    with Catalog(settings) as catalog:
+        assert catalog.query("SELECT count(*) AS n FROM beers").to_pylist() == [{"n": 4}]
+        latest = catalog.query("SELECT id, abv, seq FROM beers_latest ORDER BY id").to_pylist()
+        raw = catalog.query("SELECT seq, payload FROM raw_beers ORDER BY seq").to_pylist()
+    assert latest == [
+        {"id": 1, "abv": 9.9, "seq": 4},
+        {"id": 2, "abv": beers[1]["abv"], "seq": 2},
+        {"id": 3, "abv": beers[2]["abv"], "seq": 3},
+    ]
+    assert [row["seq"] for row in raw] == [1, 2, 3, 4]
+    assert orjson.loads(raw[3]["payload"]) == newer
+
+
+def test_predictions_are_picked_up_from_the_lake(settings: Settings) -> None:
+    folder = settings.lake_dir / "predictions"
+    folder.mkdir(parents=True)
+    table = pa.table({"id": [1, 2], "ibu_pred": [40.5, 61.0], "model_version": ["v1", "v1"]})
+    pq.write_table(table, folder / "v1.parquet")
+    with Catalog(settings) as catalog:
+        rows = catalog.query("SELECT id, ibu_pred FROM predictions ORDER BY id").to_pylist()
+        stats = {s.name: (s.files, s.rows) for s in catalog.stats()}
+    assert rows == [{"id": 1, "ibu_pred": 40.5}, {"id": 2, "ibu_pred": 61.0}]
+    assert stats["predictions"] == (1, 2)
+    assert stats["beers"] == (0, 0)
+
+
+def test_query_parameters_and_errors(settings: Settings) -> None:
+    with Catalog(settings) as catalog:
+        assert catalog.query("SELECT ? + 1 AS x", [41]).to_pylist() == [{"x": 42}]
+        with pytest.raises(LakeError, match="SQL failed"):
+            catalog.query("SELECT * FROM no_such_table")
+        with pytest.raises(LakeError, match="limit"):
+            catalog.query("SELECT 1" + " " * 200_000)

@@ -1,0 +1,243 @@
+"""The delivery loop: buffering, flushing, crash replay, leases between processes.
+
+The crash tests SIGKILL real ``punkml deliver`` subprocesses and then check the lake row by row
+against what the stream holds: every record exactly once in raw, and exactly once in cleaned or in
+the dead letters.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+
+from punkml.config import Settings
+from punkml.pipeline.catalog import Catalog
+from punkml.pipeline.cleaned import TABLE_SCHEMAS
+from punkml.pipeline.delivery import FAULT_ENV, Deliverer, DeliveryConfig
+from punkml.pipeline.lake import Lake
+from punkml.pipeline.raw import RawSink
+from punkml.pipeline.stream import Record, SqliteStream
+from punkml.pipeline.transform import transform_records
+
+Records = list[tuple[str, bytes]]
+
+
+class _CrashAfterWrite(RawSink):
+    """A raw sink that 'crashes' after writing its first batch, before the checkpoint."""
+
+    def write(self, records: Sequence[Record]) -> int:
+        super().write(records)
+        raise RuntimeError("crash between write and checkpoint")
+
+
+def _raw_file_names(lake: Lake) -> list[str]:
+    return [path.rsplit("/", 1)[1] for path in lake.files("raw", ".jsonl.gz")]
+
+
+def test_batches_are_bounded_by_the_buffer_size(settings: Settings, stream: SqliteStream) -> None:
+    stream.put([("k", b"x" * 1000) for _ in range(100)])
+    lake = Lake.open(None, settings)
+    stats = Deliverer(stream, RawSink(lake), DeliveryConfig(buffer_bytes=10_000)).run(
+        until_idle=True
+    )
+    assert (stats.records, stats.batches, stats.checkpoint) == (100, 10, 100)
+    assert _raw_file_names(lake)[:2] == [
+        "part-00000000000000000001-00000000000000000010.jsonl.gz",
+        "part-00000000000000000011-00000000000000000020.jsonl.gz",
+    ]
+
+
+def test_a_partial_buffer_is_flushed_after_the_interval(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    config = DeliveryConfig(buffer_bytes=10**9, buffer_seconds=0.2, poll_seconds=0.05)
+    stop = threading.Event()
+    deliverer = Deliverer(stream, RawSink(Lake.open(None, settings)), config, stop=stop)
+    worker = threading.Thread(target=deliverer.run, kwargs={"until_idle": False})
+    worker.start()
+    try:
+        stream.put([("k", b"{}")] * 3)
+        deadline = time.monotonic() + 20
+        while stream.consumer("raw").checkpoint < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert stream.consumer("raw").checkpoint == 3
+    finally:
+        stop.set()
+        worker.join(10)
+    assert not worker.is_alive()
+
+
+def test_stopping_flushes_the_buffer_and_checkpoints(
+    settings: Settings, stream: SqliteStream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream.put([("k", b"{}")] * 5)
+    seen = threading.Event()
+    read = stream.read
+
+    def spy(*args: Any, **kwargs: Any) -> list[Record]:
+        page = read(*args, **kwargs)
+        if page:
+            seen.set()
+        return page
+
+    monkeypatch.setattr(stream, "read", spy)
+    config = DeliveryConfig(buffer_bytes=10**9, buffer_seconds=3600, poll_seconds=0.05)
+    stop = threading.Event()
+    deliverer = Deliverer(stream, RawSink(Lake.open(None, settings)), config, stop=stop)
+    worker = threading.Thread(target=deliverer.run, kwargs={"until_idle": False})
+    worker.start()
+    assert seen.wait(20)
+    stop.set()
+    worker.join(10)
+    assert deliverer.stats.batches == 1
+    assert stream.consumer("raw").checkpoint == 5
+    assert stream.consumer("raw").lease_holder is None  # released on the way out
+
+
+def test_a_pending_batch_is_replayed_exactly_after_a_crash(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    stream.put([("k", b"x" * 100) for _ in range(50)])
+    lake = Lake.open(None, settings)
+    with pytest.raises(RuntimeError, match="crash"):
+        Deliverer(stream, _CrashAfterWrite(lake), DeliveryConfig(buffer_bytes=1000)).run(
+            until_idle=True
+        )
+    state = stream.consumer("raw")
+    assert (state.checkpoint, state.pending_first, state.pending_last) == (0, 1, 10)
+    # A bigger buffer after the restart must not change the crashed batch's boundaries.
+    stats = Deliverer(stream, RawSink(lake), DeliveryConfig(buffer_bytes=10**6)).run(
+        until_idle=True
+    )
+    assert (stats.replayed_batches, stats.batches, stats.records) == (1, 1, 50)
+    assert _raw_file_names(lake) == [
+        "part-00000000000000000001-00000000000000000010.jsonl.gz",
+        "part-00000000000000000011-00000000000000000050.jsonl.gz",
+    ]
+    with Catalog(settings) as catalog:
+        seqs = catalog.query("SELECT seq FROM raw_beers ORDER BY seq").column("seq").to_pylist()
+    assert seqs == list(range(1, 51))
+
+
+# -- real processes -------------------------------------------------------------------------------
+
+
+def _put_mixed(stream: SqliteStream, make_records: Callable[[int], Records], count: int) -> Records:
+    """``count`` beers with a bad record every 97th; returns what was put, in sequence order."""
+    records = make_records(count)
+    for index in range(0, count, 97):
+        records[index] = (records[index][0], b"\xffjunk " + records[index][1][:50])
+    for start in range(0, count, 250):
+        stream.put(records[start : start + 250])
+    return records
+
+
+def assert_exactly_once(settings: Settings, records: Records) -> None:
+    """Raw holds every record once, byte for byte; cleaned or dead letters hold each once,
+    row by row equal to the transform of the stream's records."""
+    with SqliteStream(settings.stream_path) as log:
+        stream_records = log.read(0, len(records) + 10)
+    assert [r.data for r in stream_records] == [data for _, data in records]
+    expected = transform_records(stream_records)
+    with Catalog(settings) as catalog:
+        raw = catalog.query("SELECT seq, payload, payload_base64 FROM raw_beers ORDER BY seq")
+        assert raw.column("seq").to_pylist() == [r.seq for r in stream_records]
+        for row, record in zip(raw.to_pylist(), stream_records, strict=True):
+            if row["payload"] is not None:
+                assert row["payload"].encode() == record.data
+            else:
+                assert row["payload_base64"] is not None
+        for table, schema in TABLE_SCHEMAS.items():
+            order = "seq, position" if "position" in schema.names else "seq"
+            columns = ", ".join(schema.names)
+            got = catalog.query(f"SELECT {columns} FROM {table} ORDER BY {order}").to_pylist()
+            assert got == expected.tables[table].to_pylist(), table
+        dead = catalog.query("SELECT seq FROM dead_letters ORDER BY seq").column("seq")
+        assert dead.to_pylist() == expected.dead_letters.column("seq").to_pylist()
+        beer_seqs = set(catalog.query("SELECT seq FROM beers").column("seq").to_pylist())
+    assert beer_seqs.isdisjoint(dead.to_pylist())
+    assert len(beer_seqs) + len(dead) == len(records)
+
+
+@pytest.mark.slow
+def test_sigkill_between_write_and_checkpoint_then_restart_is_exactly_once(
+    settings: Settings,
+    stream: SqliteStream,
+    make_records: Callable[[int], Records],
+    punkml: Callable[..., Any],
+) -> None:
+    records = _put_mixed(stream, make_records, 1200)
+    args = ("deliver", "--until-idle", "--buffer-bytes", "40000")
+    crashed = punkml(*args, check=False, env={FAULT_ENV: "kill-after-write:3"})
+    assert crashed.returncode == -signal.SIGKILL
+    states = [stream.consumer(name) for name in ("raw", "cleaned")]
+    assert any(state.pending_first is not None for state in states)
+    done = punkml(*args)
+    assert "replayed" in done.stdout
+    assert_exactly_once(settings, records)
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_times_then_restart_is_exactly_once(
+    settings: Settings,
+    stream: SqliteStream,
+    make_records: Callable[[int], Records],
+    punkml: Callable[..., Any],
+    punkml_background: Callable[..., Any],
+) -> None:
+    records = _put_mixed(stream, make_records, 1500)
+    rng = random.Random(20260101)
+    for _ in range(4):
+        process = punkml_background("deliver", "--until-idle", "--buffer-bytes", "20000")
+        time.sleep(rng.uniform(0.8, 2.5))
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+    punkml("deliver", "--until-idle", "--buffer-bytes", "20000")
+    assert_exactly_once(settings, records)
+
+
+@pytest.mark.slow
+def test_concurrent_deliverers_never_deliver_a_record_twice(
+    settings: Settings,
+    stream: SqliteStream,
+    make_records: Callable[[int], Records],
+    punkml_background: Callable[..., Any],
+) -> None:
+    records = _put_mixed(stream, make_records, 1200)
+    args = ("deliver", "--until-idle", "--buffer-bytes", "20000")
+    processes = [punkml_background(*args) for _ in range(3)]
+    assert [p.wait(120) for p in processes] == [0, 0, 0]
+    assert_exactly_once(settings, records)
+    outputs = "".join(p.log_path.read_text() for p in processes)
+    delivered = [int(line.split()[2]) for line in outputs.splitlines() if "delivered" in line]
+    assert sum(delivered) == 2 * len(records)  # raw + cleaned, each record once in total
+
+
+@pytest.mark.slow
+def test_a_waiting_deliverer_takes_over_when_the_holder_dies(
+    settings: Settings,
+    stream: SqliteStream,
+    make_records: Callable[[int], Records],
+    punkml_background: Callable[..., Any],
+) -> None:
+    records = _put_mixed(stream, make_records, 300)
+    holder = punkml_background("deliver", "--consumer", "raw", "--buffer-seconds", "3600")
+    deadline = time.monotonic() + 30
+    while stream.consumer("raw").lease_holder is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stream.consumer("raw").lease_holder is not None
+    waiter = punkml_background("deliver", "--consumer", "raw", "--until-idle")
+    time.sleep(1.5)
+    assert waiter.poll() is None  # still waiting for the lease
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(30)
+    assert waiter.wait(60) == 0
+    with Catalog(settings) as catalog:
+        seqs = catalog.query("SELECT seq FROM raw_beers ORDER BY seq").column("seq").to_pylist()
+    assert seqs == list(range(1, len(records) + 1))

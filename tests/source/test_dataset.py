@@ -144,6 +144,20 @@ def test_a_missing_from_file_is_a_clear_error(cache: Path, tmp_path: Path) -> No
         fetch_dataset(from_file=tmp_path / "nowhere.tgz", cache=cache)
 
 
+def test_a_tarball_is_recognised_by_its_content(
+    punkapi_tarball: Path, cache: Path, tmp_path: Path
+) -> None:
+    renamed = tmp_path / "download.bin"
+    renamed.write_bytes(punkapi_tarball.read_bytes())
+    path = fetch_dataset(from_file=renamed, cache=cache)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == DATA_JSON_SHA256
+
+
+def test_a_directory_as_from_file_is_a_clear_error(cache: Path, tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="is not a file"):
+        fetch_dataset(from_file=tmp_path, cache=cache)
+
+
 def test_a_failed_refetch_keeps_the_good_copy(
     punkapi_tarball: Path, cache: Path, tmp_path: Path
 ) -> None:
@@ -236,6 +250,23 @@ def test_cli_fetch_works_offline_once_cached(
     assert done.returncode == 0, done.stderr
     assert str(dataset_path(cache)) in done.stdout
     assert not calls.exists()
+
+
+def test_a_damaged_cache_is_fetched_again(
+    punkapi_tarball: Path,
+    cache: Path,
+    fake_npm: tuple[Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = fetch_dataset(from_file=punkapi_tarball, cache=cache)
+    path.write_bytes(path.read_bytes()[:1000])  # e.g. a disk fault or a hand edit
+    bin_dir, calls = fake_npm
+    monkeypatch.setenv("PATH", str(bin_dir))
+    with pytest.raises(DatasetError, match="npm pack"):
+        fetch_dataset(cache=cache)
+    assert calls.exists()  # not reused: npm was asked for a good copy
+    assert fetch_dataset(from_file=punkapi_tarball, cache=cache) == path
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == DATA_JSON_SHA256
 
 
 # -- atomic write --------------------------------------------------------------------------------

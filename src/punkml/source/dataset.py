@@ -30,6 +30,7 @@ DATA_JSON_SHA256 = "609728c9e7b5c03aeb73e87d6b0932e1e97f2968397cc97292db93c0ca8c
 BEER_COUNT = 325
 MAX_DATA_BYTES = 32 * 1024 * 1024
 NPM_TIMEOUT_SECONDS = 180
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def dataset_path(cache: Path | None = None) -> Path:
@@ -48,10 +49,11 @@ def fetch_dataset(
     """Make sure the verified ``data.json`` is in the cache and return its path.
 
     With ``from_file`` (a ``.tgz`` tarball or a ``data.json``) nothing is downloaded. Without it, a
-    cached copy is reused unless ``force``; otherwise the tarball is fetched with ``npm pack``.
+    cached copy is reused unless ``force`` or it no longer matches its checksum; otherwise the
+    tarball is fetched with ``npm pack``.
     """
     target = dataset_path(cache)
-    if from_file is None and target.exists() and not force:
+    if from_file is None and not force and _is_verified(target):
         return target
     if from_file is not None:
         payload = _data_from_file(Path(from_file))
@@ -76,13 +78,28 @@ def load_beers(path: Path | None = None) -> list[dict[str, Any]]:
     return sorted(beers, key=lambda beer: beer["id"])
 
 
+def _is_verified(path: Path) -> bool:
+    """Whether ``path`` holds the pinned ``data.json`` (a damaged cache is fetched again)."""
+    try:
+        if path.stat().st_size > MAX_DATA_BYTES:
+            return False
+        return hashlib.sha256(path.read_bytes()).hexdigest() == DATA_JSON_SHA256
+    except OSError:
+        return False
+
+
 def _data_from_file(path: Path) -> bytes:
     if not path.exists():
         raise DatasetError(f"--from file not found: {path}")
+    if not path.is_file():
+        raise DatasetError(f"--from {path} is not a file: give the .tgz tarball or data.json")
     if path.stat().st_size > MAX_DATA_BYTES:
         raise DatasetError(f"--from file {path} is larger than {MAX_DATA_BYTES} bytes")
-    data = path.read_bytes()
-    if path.name.endswith((".tgz", ".tar.gz")):
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DatasetError(f"cannot read --from file {path}: {exc.strerror or exc}") from exc
+    if data[:2] == GZIP_MAGIC or path.name.endswith((".tgz", ".tar.gz")):
         return _extract_data_json(data)
     digest = hashlib.sha256(data).hexdigest()
     if digest != DATA_JSON_SHA256:

@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: setup run test lint format bench clean browser
+.PHONY: lambda-package deploy destroy checkov checkov-venv
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +22,7 @@ run: setup
 	$(BIN)/punkml run
 
 ## test: lint, type-check and the full test suite
-test: setup lint browser
+test: setup lint browser checkov-venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## browser: Debian's headless chromium for the web page's browser test, installed only if missing
@@ -42,6 +43,31 @@ format: $(STAMP)
 ## bench: every benchmark; figures are recorded in docs/benchmarks.md
 bench: setup
 	$(BIN)/python benchmarks/api_throughput.py
+
+## checkov-venv: checkov in its own virtualenv (its pinned dependencies conflict with ours)
+CHECKOV_VENV    := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+CHECKOV         := $(CHECKOV_VENV)/bin/checkov
+$(CHECKOV):
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+checkov-venv: $(CHECKOV)
+
+## checkov: static security checks of terraform/ (no failed check; every skip is justified inline)
+checkov: $(CHECKOV)
+	$(CHECKOV) -d terraform --framework terraform --compact --quiet --skip-download
+
+## lambda-package: build/lambda/{collector,processor}.zip from src/punkml for the Lambda runtime
+lambda-package: $(STAMP)
+	$(BIN)/python -m punkml.aws.package --out build/lambda
+
+## deploy: terraform apply of terraform/ (needs terraform, AWS credentials, TF_VAR_punk_api_base_url)
+deploy: lambda-package
+	$(BIN)/python -m punkml.aws.deploy apply
+
+## destroy: terraform destroy of what deploy created
+destroy: $(STAMP)
+	$(BIN)/python -m punkml.aws.deploy destroy
 
 clean:
 	rm -rf $(VENV) .punkml .pytest_cache .mypy_cache .ruff_cache

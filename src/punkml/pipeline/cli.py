@@ -50,6 +50,16 @@ LakeOption = Annotated[
         show_default=False,
     ),
 ]
+CatalogOption = Annotated[
+    str | None,
+    typer.Option(
+        "--catalog",
+        envvar="PUNKML_CATALOG",
+        help="glue://DATABASE: register the lake's tables in AWS Glue (deliver) and find the lake "
+        "there (sql). Default: only the local DuckDB views.",
+        show_default=False,
+    ),
+]
 BufferBytesOption = Annotated[
     int,
     typer.Option(
@@ -216,6 +226,7 @@ def deliver(
     lake: LakeOption = None,
     buffer_bytes: BufferBytesOption = DEFAULT_BUFFER_BYTES,
     buffer_seconds: BufferSecondsOption = DEFAULT_BUFFER_SECONDS,
+    catalog: CatalogOption = None,
     home: HomeOption = None,
 ) -> None:
     """Deliver stream records into the lake: raw (gzip JSON lines) and/or cleaned (Parquet).
@@ -232,6 +243,10 @@ def deliver(
     stop = _stop_on_signals()
     if not until_idle:
         _setup_logging()
+    if catalog:
+        from punkml.aws.glue import register_catalog
+
+        register_catalog(catalog, lake)
     running = start_deliveries(
         settings,
         consumer_names(consumer.value),
@@ -275,6 +290,7 @@ def sql(
         SqlFormat, typer.Option("--format", help="How to print the result.")
     ] = SqlFormat.table,
     lake: LakeOption = None,
+    catalog: CatalogOption = None,
     home: HomeOption = None,
 ) -> None:
     """Query the lake with DuckDB SQL over the catalog views.
@@ -282,6 +298,11 @@ def sql(
     Views: raw_beers, beers, beers_latest, hop_additions, malts, dead_letters, predictions.
     """
     from punkml.pipeline.catalog import Catalog
+
+    if catalog and lake is None:
+        from punkml.aws.glue import lake_from_catalog
+
+        lake = lake_from_catalog(catalog)
 
     with Catalog(_settings(home), lake) as catalog:
         result = catalog.query(query)

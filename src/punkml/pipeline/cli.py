@@ -226,7 +226,7 @@ def deliver(
     lake: LakeOption = None,
     buffer_bytes: BufferBytesOption = DEFAULT_BUFFER_BYTES,
     buffer_seconds: BufferSecondsOption = DEFAULT_BUFFER_SECONDS,
-    catalog: CatalogOption = None,
+    catalog_uri: CatalogOption = None,
     home: HomeOption = None,
 ) -> None:
     """Deliver stream records into the lake: raw (gzip JSON lines) and/or cleaned (Parquet).
@@ -243,10 +243,10 @@ def deliver(
     stop = _stop_on_signals()
     if not until_idle:
         _setup_logging()
-    if catalog:
+    if catalog_uri:
         from punkml.aws.glue import register_catalog
 
-        register_catalog(catalog, lake)
+        register_catalog(catalog_uri, lake)
     running = start_deliveries(
         settings,
         consumer_names(consumer.value),
@@ -290,7 +290,7 @@ def sql(
         SqlFormat, typer.Option("--format", help="How to print the result.")
     ] = SqlFormat.table,
     lake: LakeOption = None,
-    catalog: CatalogOption = None,
+    catalog_uri: CatalogOption = None,
     home: HomeOption = None,
 ) -> None:
     """Query the lake with DuckDB SQL over the catalog views.
@@ -299,10 +299,10 @@ def sql(
     """
     from punkml.pipeline.catalog import Catalog
 
-    if catalog and lake is None:
+    if catalog_uri and lake is None:
         from punkml.aws.glue import lake_from_catalog
 
-        lake = lake_from_catalog(catalog)
+        lake = lake_from_catalog(catalog_uri)
 
     with Catalog(_settings(home), lake) as catalog:
         result = catalog.query(query)

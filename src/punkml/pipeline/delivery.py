@@ -93,6 +93,7 @@ class Deliverer:
         config: DeliveryConfig | None = None,
         *,
         stop: threading.Event | None = None,
+        drain: threading.Event | None = None,
         holder: str | None = None,
         on_batch: Callable[[DeliveryStats], None] | None = None,
     ) -> None:
@@ -100,6 +101,7 @@ class Deliverer:
         self.sink = sink
         self.config = config or DeliveryConfig()
         self.stop = stop or threading.Event()
+        self.drain = drain or threading.Event()
         self.holder = holder or new_holder_id()
         self.on_batch = on_batch
         self.stats = DeliveryStats(consumer=sink.consumer)
@@ -108,7 +110,8 @@ class Deliverer:
         self._fault_after = _fault_batches()
 
     def run(self, *, until_idle: bool) -> DeliveryStats:
-        """Deliver; return when the stream is drained (``until_idle``) or ``stop`` is set.
+        """Deliver; return when ``stop`` is set, or when the stream is drained if ``until_idle``
+        (or once ``drain`` is set).
 
         Waits for the consumer's lease if another live process holds it. Whatever is buffered is
         written and checkpointed before returning.
@@ -160,11 +163,12 @@ class Deliverer:
             full = buffered_bytes >= config.buffer_bytes
             stale = bool(buffer) and time.monotonic() - oldest_at >= config.buffer_seconds
             idle = not page
-            if buffer and (full or stale or (idle and until_idle)):
+            finish = until_idle or self.drain.is_set()
+            if buffer and (full or stale or (idle and finish)):
                 self._flush(buffer)
                 buffer, buffered_bytes = [], 0
             if idle:
-                if until_idle:
+                if finish:
                     break
                 self.stop.wait(config.poll_seconds)
         if buffer:

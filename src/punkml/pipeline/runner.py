@@ -72,15 +72,21 @@ def start_deliveries(
     config: DeliveryConfig,
     until_idle: bool,
     stop: threading.Event,
+    drain: threading.Event | None = None,
 ) -> DeliveryThreads:
-    """Start one thread per consumer, each with its own stream connection."""
+    """Start one thread per consumer, each with its own stream connection.
+
+    ``stop`` makes them flush their buffers and return at once; ``drain`` makes them deliver
+    everything on the stream first.
+    """
     lake = Lake.open(lake_uri, settings)
     running = DeliveryThreads()
 
     def deliver(consumer: str) -> None:
         stream = open_stream(stream_uri, settings)
         try:
-            deliverer = Deliverer(stream, make_sink(consumer, lake), config, stop=stop)
+            sink = make_sink(consumer, lake)
+            deliverer = Deliverer(stream, sink, config, stop=stop, drain=drain)
             running.stats.append(deliverer.run(until_idle=until_idle))
         except BaseException as exc:
             log.error("delivery of %s stopped: %s", consumer, exc)
@@ -119,10 +125,12 @@ def run_ingestion(
 ) -> IngestionSummary:
     """Collect on ``schedule`` and deliver continuously until ``stop`` is set.
 
-    A source fault is logged, counted (``punkml status``) and the schedule goes on; a delivery
+    Once stopped, collection ends first, then the deliveries drain the stream, flush and
+    checkpoint, so everything collected is in the lake when this returns. A source fault is logged, counted (``punkml status``) and the schedule goes on; a delivery
     or stream failure stops everything and is raised after the deliveries have flushed.
     """
     summary = IngestionSummary()
+    halt_deliveries, drain = threading.Event(), threading.Event()
     deliveries = start_deliveries(
         settings,
         CONSUMERS,
@@ -130,18 +138,22 @@ def run_ingestion(
         lake_uri=lake_uri,
         config=config,
         until_idle=False,
-        stop=stop,
+        stop=halt_deliveries,
+        drain=drain,
     )
     stream = open_stream(stream_uri, settings)
     try:
         next_at = schedule.first_run(clock())
-        while not stop.is_set():
-            if not stop.wait(max(0.0, next_at - clock())):
-                _collect_once(settings, source_factory, stream, summary)
-                stream.trim()
-                next_at = schedule.next_run(max(next_at, clock() - 1e-3))
+        while not stop.is_set() and not deliveries.any_failed():
+            if clock() < next_at:
+                # Short waits: a failed delivery or a signal is noticed within a second.
+                stop.wait(min(1.0, next_at - clock()))
+                continue
+            _collect_once(settings, source_factory, stream, summary)
+            stream.trim()
+            next_at = schedule.next_run(max(next_at, clock() - 1e-3))
     finally:
-        stop.set()
+        drain.set()
         stream.close()
         summary.deliveries = deliveries.join()
     return summary

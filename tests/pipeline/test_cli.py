@@ -1,0 +1,121 @@
+"""End to end through our own Punk API server on loopback and the ``punkml`` commands."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from punkml.config import Settings
+from punkml.pipeline.catalog import Catalog
+from punkml.pipeline.collector import CollectorState
+from punkml.pipeline.stream import SqliteStream
+from punkml.source.schema import validate_beer
+
+pytestmark = pytest.mark.slow
+SEED_COLUMNS = ("id", "name", "abv", "ibu", "target_fg", "target_og", "ebc", "srm", "ph")
+
+
+def _count(settings: Settings, view: str) -> int:
+    with Catalog(settings) as catalog:
+        return int(catalog.query(f"SELECT count(*) AS n FROM {view}").to_pylist()[0]["n"])
+
+
+def test_backfill_then_random_ingestion(
+    settings: Settings,
+    api_server: str,
+    beers: list[dict[str, Any]],
+    punkml: Callable[..., Any],
+) -> None:
+    backfill = punkml("ingest", "backfill", "--source", api_server)
+    assert "put 325 beers" in backfill.stdout
+    punkml("deliver", "--until-idle")
+    with Catalog(settings) as catalog:
+        columns = ", ".join(SEED_COLUMNS)
+        latest = catalog.query(f"SELECT {columns} FROM beers_latest ORDER BY id").to_pylist()
+    assert len(latest) == 325
+    for row, beer in zip(latest, beers, strict=True):
+        assert row == {name: beer.get(name) for name in SEED_COLUMNS}, beer["id"]
+
+    for _ in range(3):
+        assert "put 1 beer" in punkml("ingest", "once", "--source", api_server).stdout
+    punkml("deliver", "--until-idle")
+    assert _count(settings, "beers") == 328
+    assert _count(settings, "beers_latest") == 325
+    assert _count(settings, "raw_beers") == 328
+
+    status = json.loads(punkml("status", "--format", "json").stdout)
+    assert status["stream"]["length"] == 328
+    assert status["consumers"]["raw"] == status["consumers"]["raw"] | {"checkpoint": 328, "lag": 0}
+    assert status["consumers"]["cleaned"]["lag"] == 0
+    assert status["lake"]["tables"]["beers"]["rows"] == 328
+    assert status["lake"]["tables"]["dead_letters"]["rows"] == 0
+    assert status["collector"]["records_put_total"] == 328
+    assert status["collector"]["last_success_at"] is not None
+    assert "lag 0" in punkml("status").stdout
+
+
+def test_sql_formats(settings: Settings, api_server: str, punkml: Callable[..., Any]) -> None:
+    punkml("ingest", "backfill", "--source", api_server)
+    punkml("deliver", "--until-idle", "--consumer", "cleaned")
+    query = "SELECT id, name, ibu_flag FROM beers_latest WHERE id IN (137, 185) ORDER BY id"
+    rows = json.loads(punkml("sql", query, "--format", "json").stdout)
+    assert rows == [
+        {"id": 137, "name": "Sink The Bismarck!", "ibu_flag": "equals_target_og"},
+        {"id": 185, "name": "Tactical Nuclear Penguin", "ibu_flag": "equals_target_og"},
+    ]
+    csv = punkml("sql", query, "--format", "csv").stdout.splitlines()
+    assert csv[0] == "id,name,ibu_flag"
+    assert csv[1].startswith("137,Sink The Bismarck!")
+    assert "Tactical Nuclear Penguin" in punkml("sql", query).stdout
+    failed = punkml("sql", "SELECT * FROM nowhere", check=False)
+    assert failed.returncode == 1
+    assert failed.stderr.count("\n") == 1 and "SQL failed" in failed.stderr
+
+
+def test_source_faults_are_reported_and_counted(
+    settings: Settings, punkml: Callable[..., Any]
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/v2"  # nothing listens there
+    failed = punkml("ingest", "once", "--source", url, check=False)
+    assert failed.returncode == 1
+    assert len(failed.stderr.strip().splitlines()) == 1, failed.stderr
+    state = CollectorState.load(settings)
+    assert (state.errors_total, state.consecutive_errors, state.records_put_total) == (1, 1, 0)
+    assert state.last_error is not None and state.last_success_at is None
+    assert "1 in total" in punkml("status").stdout
+
+
+def test_graceful_sigterm_of_ingest_run_loses_nothing(
+    settings: Settings,
+    api_server: str,
+    punkml_background: Callable[..., Any],
+    punkml: Callable[..., Any],
+) -> None:
+    run = punkml_background(
+        "ingest", "run", "--every", "200ms", "--source", api_server, "--buffer-seconds", "3600"
+    )
+    deadline = time.monotonic() + 60
+    while CollectorState.load(settings).records_put_total < 5 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert CollectorState.load(settings).records_put_total >= 5
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(60) == 0, run.log_path.read_text()
+    with SqliteStream(settings.stream_path) as stream:
+        info = stream.info()
+        records = stream.read(0, 10_000)
+    assert info.length >= 5
+    for consumer in info.consumers:
+        assert consumer.checkpoint == info.newest_seq, consumer
+    assert _count(settings, "raw_beers") == info.length
+    assert _count(settings, "beers") == info.length
+    for record in records:
+        validate_beer(json.loads(record.data))
+    assert "stopped:" in run.log_path.read_text()

@@ -206,6 +206,8 @@ def _count(catalog: Catalog, sql: str) -> int:
 
 def column_nulls(beers: pd.DataFrame) -> list[ColumnNulls]:
     """Missing values per column of a cleaned ``beers`` table (blank text counts as missing)."""
+    import pandas as pd
+
     rows = len(beers)
     out = []
     for column in QUALITY_COLUMNS:
@@ -213,7 +215,7 @@ def column_nulls(beers: pd.DataFrame) -> list[ColumnNulls]:
             continue
         values = beers[column]
         nulls = int(values.isna().sum())
-        if values.dtype == object or str(values.dtype).startswith("string"):
+        if pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values):
             nulls += int((values.dropna().astype(str).str.strip() == "").sum())
         out.append(ColumnNulls(column=column, nulls=nulls, rows=rows))
     return out

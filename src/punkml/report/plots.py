@@ -55,6 +55,10 @@ CORRELATION_COLUMNS = (
     ("hop_load", "Hop load"),
 )
 _XML_PROLOGUE = re.compile(r"^.*?(?=<svg)", re.DOTALL)
+# ``id="x"`` attributes and the references to them: ``href="#x"``, ``url(#x)``.
+_ID_ATTRIBUTE = re.compile(r'(\sid=)"([^"]+)"')
+_ID_HREF = re.compile(r'(\s(?:xlink:)?href=)"#([^"]+)"')
+_ID_URL = re.compile(r"url\(#([^)]+)\)")
 
 
 @contextmanager
@@ -69,8 +73,12 @@ def _figure(name: str, width_inches: float, height_inches: float) -> Iterator[Fi
         yield figure
 
 
-def to_svg(figure: Figure) -> str:
-    """The figure as an ``<svg>`` element ready to inline (no XML prologue, no date)."""
+def to_svg(figure: Figure, prefix: str = "") -> str:
+    """The figure as an ``<svg>`` element ready to inline (no XML prologue, no date).
+
+    ``prefix`` is put before every id (and every reference to one), so that several figures'
+    ids stay unique in one HTML document.
+    """
     buffer = io.StringIO()
     # A tight box keeps rotated tick labels inside the drawing.
     figure.savefig(
@@ -80,14 +88,19 @@ def to_svg(figure: Figure) -> str:
         pad_inches=0.06,
         metadata={"Date": None, "Creator": None},
     )
-    return _XML_PROLOGUE.sub("", buffer.getvalue(), count=1).strip()
+    svg = _XML_PROLOGUE.sub("", buffer.getvalue(), count=1).strip()
+    if prefix:
+        svg = _ID_ATTRIBUTE.sub(lambda m: f'{m.group(1)}"{prefix}-{m.group(2)}"', svg)
+        svg = _ID_HREF.sub(lambda m: f'{m.group(1)}"#{prefix}-{m.group(2)}"', svg)
+        svg = _ID_URL.sub(lambda m: f"url(#{prefix}-{m.group(1)})", svg)
+    return svg
 
 
 def _svg(name: str, width: float, height: float, draw: object) -> str:
     """Draw with ``draw(figure)`` inside the report style and return the SVG text."""
     with _figure(name, width, height) as figure:
         draw(figure)  # type: ignore[operator]
-        return to_svg(figure)
+        return to_svg(figure, prefix=name)
 
 
 def distributions_svg(beers: pd.DataFrame, ibu: pd.Series) -> str:

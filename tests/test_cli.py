@@ -1,4 +1,4 @@
-"""The ``punkml`` command line as a user meets it: real subprocesses for help, version and errors."""
+"""The ``punkml`` command line as a user meets it: real subprocesses for help, version, errors."""
 
 from __future__ import annotations
 

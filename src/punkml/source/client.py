@@ -92,10 +92,11 @@ class PunkClient:
     """A resilient, validating client of a Punk API v2 server (``http://host:port/v2``).
 
     Timeouts are in seconds: ``connect_timeout`` to open a connection, ``timeout`` for every read
-    (and write), ``attempt_deadline_seconds`` for a whole answer (headers and body). A request is tried at most ``max_retries + 1`` times and sleeps at most
-    ``max_total_sleep_seconds`` in total between its attempts; backoff before retry ``n`` (from 0)
-    is uniform in ``[0, min(backoff_max_seconds, backoff_base_seconds * 2**n)]`` unless the server
-    sent ``Retry-After``. When ``x-ratelimit-remaining`` reaches 0, the next request first waits
+    (and write), ``attempt_deadline_seconds`` for a whole answer (headers and body). A request is
+    tried at most ``max_retries + 1`` times and sleeps at most ``max_total_sleep_seconds`` in total
+    between its attempts; backoff before retry ``n`` (from 0) is uniform in
+    ``[0, min(backoff_max_seconds, backoff_base_seconds * 2**n)]`` unless the server sent
+    ``Retry-After``. When ``x-ratelimit-remaining`` reaches 0, the next request first waits
     ``rate_limit_window_seconds / x-ratelimit-limit`` (a 429 without ``Retry-After`` too), unless
     that is longer than the sleep budget. Bodies above ``max_body_bytes`` (decoded) are refused;
     ``iter_beers`` reads at most ``max_pages`` pages. ``sleep`` and ``random`` can be injected.
@@ -164,7 +165,8 @@ class PunkClient:
         return self._single_beer(url, self._get_json(url, {}))
 
     def get_beer(self, beer_id: int) -> dict[str, Any]:
-        """The beer with this id (``GET /beers/{id}``), as received; 404 raises SourceStatusError."""
+        """The beer with this id (``GET /beers/{id}``), as received; an unknown id raises
+        ``SourceStatusError`` (404)."""
         if isinstance(beer_id, bool) or not isinstance(beer_id, int) or beer_id < 1:
             raise ConfigError(f"beer id must be a positive integer, got {beer_id!r}")
         url = f"{self.base_url}/beers/{beer_id}"
@@ -244,21 +246,21 @@ class PunkClient:
                 return self._parse_json(url, outcome)
             delay = self._retry_delay(outcome, attempt)
             if attempt + 1 >= attempts:
-                raise self._give_up(url, outcome, f"after {attempts} attempts")
+                raise self._give_up(url, outcome, f"gave up after {attempts} attempts")
             if slept + delay > self.max_total_sleep_seconds:
                 if outcome.retry_after_seconds is not None:
                     raise self._give_up(
                         url,
                         outcome,
                         f"the server asked to retry after {outcome.retry_after_seconds:g} s, "
-                        f"beyond the retry budget of {self.max_total_sleep_seconds:g} s",
+                        f"beyond the retry budget of {self.max_total_sleep_seconds:g} s; gave up",
                     )
                 delay = self.max_total_sleep_seconds - slept
                 if delay <= 0:
                     raise self._give_up(
                         url,
                         outcome,
-                        f"after {attempt + 1} attempts and "
+                        f"gave up after {attempt + 1} attempts and "
                         f"{self.max_total_sleep_seconds:g} s of backoff",
                     )
             log.info("GET %s failed (%s); retry in %.2f s", url, outcome.cause, delay)
@@ -336,11 +338,12 @@ class PunkClient:
         ceiling = min(self.backoff_max_seconds, self.backoff_base_seconds * 2**attempt)
         return self._random() * ceiling
 
-    def _give_up(self, url: str, failure: _Failure, why: str) -> Exception:
+    def _give_up(self, url: str, failure: _Failure, outcome: str) -> Exception:
+        """The error ending a request whose last attempt failed with ``failure``."""
         if failure.connection:
-            message = f"GET {url}: {failure.cause}; gave up {why}; is the server running?"
+            message = f"GET {url}: {failure.cause}; {outcome}; is the server running?"
             return self._error(SourceConnectionError(message))
-        message = f"GET {url}: {failure.cause}; gave up {why}"
+        message = f"GET {url}: {failure.cause}; {outcome}"
         return self._error(SourceStatusError(message, failure.status_code or 0))
 
     # -- rate limiting ------------------------------------------------------------------------

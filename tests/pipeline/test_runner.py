@@ -12,7 +12,7 @@ from punkml.errors import ConfigError, SourceConnectionError
 from punkml.pipeline.catalog import Catalog
 from punkml.pipeline.collector import CollectorState
 from punkml.pipeline.delivery import DeliveryConfig
-from punkml.pipeline.runner import consumer_names, run_ingestion
+from punkml.pipeline.runner import backfill, consumer_names, deliver_until_idle, run_ingestion
 from punkml.pipeline.schedule import Schedule
 
 
@@ -68,3 +68,12 @@ def test_consumer_choices() -> None:
     assert consumer_names("raw") == ("raw",)
     with pytest.raises(ConfigError):
         consumer_names("everything")
+
+
+@pytest.mark.slow
+def test_backfill_and_deliver_until_idle_api(settings: Settings, api_server: str) -> None:
+    assert backfill(settings, api_server) == 325
+    stats = deliver_until_idle(settings)
+    assert sorted((s.consumer, s.records) for s in stats) == [("cleaned", 325), ("raw", 325)]
+    with Catalog(settings) as catalog:
+        assert catalog.query("SELECT count(*) AS n FROM beers_latest").to_pylist() == [{"n": 325}]

@@ -108,6 +108,7 @@ class Deliverer:
         self._lease: Lease | None = None
         self._renewed_at = 0.0
         self._fault_after = _fault_batches()
+        self._mean_record_bytes = 1.0
 
     def run(self, *, until_idle: bool) -> DeliveryStats:
         """Deliver; return when ``stop`` is set, or when the stream is drained if ``until_idle``
@@ -153,8 +154,9 @@ class Deliverer:
         while not self.stop.is_set():
             self._renew_if_due()
             room = max(1, config.buffer_bytes - buffered_bytes)
-            page = self.stream.read(position, config.page_records, max_bytes=room)
+            page = self.stream.read(position, self._page_limit(room), max_bytes=room)
             if page:
+                self._note_record_size(page)
                 if not buffer:
                     oldest_at = time.monotonic()
                 buffer.extend(page)
@@ -173,6 +175,16 @@ class Deliverer:
                 self.stop.wait(config.poll_seconds)
         if buffer:
             self._flush(buffer)
+
+    def _page_limit(self, room_bytes: int) -> int:
+        """Records to ask for so that a page about fills ``room_bytes`` (not many more: the
+        records past the byte limit would be read and dropped)."""
+        estimate = room_bytes // max(1, int(self._mean_record_bytes)) + 1
+        return max(1, min(self.config.page_records, estimate))
+
+    def _note_record_size(self, page: list[Record]) -> None:
+        mean = sum(len(record.data) for record in page) / len(page)
+        self._mean_record_bytes = 0.8 * self._mean_record_bytes + 0.2 * mean
 
     def _replay(self, first: int, last: int) -> int:
         """Deliver the pending batch ``first..last`` again, exactly; return the new checkpoint."""

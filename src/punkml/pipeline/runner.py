@@ -102,6 +102,45 @@ def start_deliveries(
     return running
 
 
+def deliver_until_idle(
+    settings: Settings,
+    consumers: Sequence[str] = CONSUMERS,
+    *,
+    stream_uri: str | None = None,
+    lake_uri: str | None = None,
+    config: DeliveryConfig | None = None,
+) -> list[DeliveryStats]:
+    """Deliver everything on the stream for ``consumers`` (concurrently) and return their stats."""
+    running = start_deliveries(
+        settings,
+        consumers,
+        stream_uri=stream_uri,
+        lake_uri=lake_uri,
+        config=config or DeliveryConfig(),
+        until_idle=True,
+        stop=threading.Event(),
+    )
+    return running.join()
+
+
+def backfill(settings: Settings, source_url: str, *, stream_uri: str | None = None) -> int:
+    """Put every beer of the Punk API at ``source_url`` on the stream; return how many."""
+    from punkml.pipeline.collector import collect_all
+    from punkml.source.client import PunkClient
+
+    stream = open_stream(stream_uri, settings)
+    try:
+        with PunkClient(source_url) as client:
+            total = collect_all(client, stream)
+    except BaseException as exc:
+        record_outcome(settings, error=exc)
+        raise
+    finally:
+        stream.close()
+    record_outcome(settings, records=total)
+    return total
+
+
 @dataclass
 class IngestionSummary:
     """What ``punkml ingest run`` did before it was stopped."""

@@ -1,0 +1,168 @@
+"""Throughput and memory of the local ingestion pipeline: stream → raw and cleaned delivery → catalog.
+
+Puts N records in the Punk API v2 shape (the dataset's beers, ids renumbered 1..N) on a fresh
+SQLite stream, runs both deliveries until idle as two concurrent ``punkml deliver`` processes (the
+deployment's shape: independent consumers), then queries the catalog and checks the counts.
+Prints records/s for put, raw, cleaned and end to end, and each process's peak RSS. Target: at
+least 20,000 records/s end to end on 2 cores, memory flat as N grows.
+
+    .venv/bin/python benchmarks/pipeline_throughput.py [--n 200000] [--buffer-bytes 1048576]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+TARGET_END_TO_END = 20_000.0
+PUT_CHUNK = 5_000
+
+
+def record_chunks(count: int, chunk: int = PUT_CHUNK) -> Iterator[list[tuple[str, bytes]]]:
+    """The records to put, ``chunk`` at a time (memory stays flat whatever ``count`` is)."""
+    from punkml.source.dataset import load_beers
+
+    # Each beer serialized once around its id; only the id changes from record to record.
+    templates = []
+    for beer in load_beers():
+        head, tail = orjson.dumps({**beer, "id": 0}).split(b'"id":0', 1)
+        templates.append((head + b'"id":', tail))
+    for start in range(0, count, chunk):
+        batch = []
+        for seq in range(start + 1, min(count, start + chunk) + 1):
+            head, tail = templates[(seq - 1) % len(templates)]
+            batch.append((str(seq), head + str(seq).encode() + tail))
+        yield batch
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mib: float
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def put_records(home: Path, count: int) -> Stage:
+    from punkml.config import Settings
+    from punkml.pipeline.stream import open_stream
+
+    stream = open_stream(None, Settings.load(home).ensure())
+    started, cpu = time.perf_counter(), _cpu_seconds()
+    for chunk in record_chunks(count):
+        stream.put(chunk)
+    seconds = time.perf_counter() - started
+    stream.close()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return Stage("put", seconds, _cpu_seconds() - cpu, rss)
+
+
+def deliver_concurrently(home: Path, buffer_bytes: int) -> list[Stage]:
+    """Both consumers as separate ``punkml deliver --until-idle`` processes, timed and measured."""
+    env = {**os.environ, "PUNKML_HOME": str(home)}
+    started = time.perf_counter()
+    processes = {
+        consumer: subprocess.Popen(
+            [
+                *(sys.executable, "-m", "punkml", "deliver", "--until-idle"),
+                *("--consumer", consumer, "--buffer-bytes", str(buffer_bytes)),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+        )
+        for consumer in ("raw", "cleaned")
+    }
+    stages = []
+    pending = {process.pid: consumer for consumer, process in processes.items()}
+    while pending:
+        pid, status, usage = os.wait4(-1, 0)
+        if pid not in pending:
+            continue
+        consumer = pending.pop(pid)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"punkml deliver --consumer {consumer} failed")
+        cpu = usage.ru_utime + usage.ru_stime
+        stages.append(Stage(consumer, time.perf_counter() - started, cpu, usage.ru_maxrss / 1024))
+    for process in processes.values():
+        process.returncode = 0
+        if process.stdout is not None:
+            process.stdout.close()
+    return stages
+
+
+def query_catalog(home: Path, count: int) -> Stage:
+    from punkml.config import Settings
+    from punkml.pipeline.catalog import Catalog
+
+    started, cpu = time.perf_counter(), _cpu_seconds()
+    with Catalog(Settings.load(home)) as catalog:
+        counts = catalog.query(
+            "SELECT (SELECT count(*) FROM raw_beers) AS raw, (SELECT count(*) FROM beers) AS beers,"
+            " (SELECT count(*) FROM beers_latest) AS latest,"
+            " (SELECT count(*) FROM dead_letters) AS dead"
+        ).to_pylist()[0]
+        catalog.query(
+            "SELECT stage, count(*), avg(grams) FROM hop_additions WHERE is_hop GROUP BY stage"
+        )
+    seconds = time.perf_counter() - started
+    expected = {"raw": count, "beers": count, "latest": count, "dead": 0}
+    if counts != expected:
+        sys.exit(f"catalog counts {counts} differ from {expected}")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return Stage("query", seconds, _cpu_seconds() - cpu, rss)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=200_000, help="records to put (default 200000)")
+    parser.add_argument(
+        "--buffer-bytes", type=int, default=1024 * 1024, help="delivery batch size (default 1 MiB)"
+    )
+    parser.add_argument("--keep", type=Path, help="use and keep this home instead of a temp dir")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="punkml-bench-") as scratch:
+        home = args.keep or Path(scratch) / "home"
+        put = put_records(home, args.n)
+        deliveries = deliver_concurrently(home, args.buffer_bytes)
+        query = query_catalog(home, args.n)
+        lake_mib = sum(f.stat().st_size for f in (home / "lake").rglob("*") if f.is_file()) / 2**20
+    total = put.seconds + max(stage.seconds for stage in deliveries) + query.seconds
+    cpu_total = put.cpu_seconds + sum(stage.cpu_seconds for stage in deliveries) + query.cpu_seconds
+    n = args.n
+    print(
+        f"pipeline throughput: N={n:,} records, buffer {args.buffer_bytes:,} bytes, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+    )
+    print("  stage      records/s (wall)   records per CPU-second   peak RSS")
+    for stage in [put, *sorted(deliveries, key=lambda s: s.name, reverse=True)]:
+        print(
+            f"  {stage.name:<9} {n / stage.seconds:>12,.0f}   {n / stage.cpu_seconds:>18,.0f}"
+            f"   {stage.peak_rss_mib:>8.0f} MiB   ({stage.seconds:.2f} s wall,"
+            f" {stage.cpu_seconds:.2f} s CPU)"
+        )
+    print(f"  query     {query.seconds:.2f} s wall, counts checked")
+    verdict = "meets" if n / total >= TARGET_END_TO_END else "misses"
+    print(
+        f"  end to end {n / total:>11,.0f} records/s ({total:.2f} s wall; {verdict} the "
+        f"{TARGET_END_TO_END:,.0f}/s target); {n / cpu_total:,.0f} records per CPU-second"
+    )
+    print(f"  lake size {lake_mib:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,9 +1,279 @@
-"""Commands of this stage (work in progress)."""
+"""Commands of the ML stage: ``train``, ``evaluate``, ``predict`` and ``models list|promote``."""
 
 from __future__ import annotations
 
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from punkml.cli_options import HomeOption
+
+
+class ModelType(StrEnum):
+    baseline = "baseline"
+    recipe = "recipe"
+
+
+class Protocol(StrEnum):
+    seed = "seed"
+    cv = "cv"
+    compare = "compare"
+
+
+class TextOrJson(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class JsonOrCsv(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+BeersOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--beers",
+        help="JSON file with a list of beers in the Punk API v2 shape (or one beer).",
+        show_default=False,
+    ),
+]
+
+models_app = typer.Typer(help="List and promote registered IBU models.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this stage's commands to the root ``punkml`` app."""
+    """Add ``train``, ``evaluate``, ``predict`` and ``models`` to the root ``punkml`` app."""
+    app.command("train")(train)
+    app.command("evaluate")(evaluate)
+    app.command("predict")(predict)
+    app.add_typer(models_app, name="models")
+
+
+def _progress() -> Any:
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False)
+    status = console.status("working…")
+    status.start()
+    return status
+
+
+def train(
+    beers: BeersOption = None,
+    model_type: Annotated[
+        ModelType, typer.Option("--model-type", help="baseline (the original) or recipe.")
+    ] = ModelType.recipe,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Model registry directory. Default: <home>/models", show_default=False
+        ),
+    ] = None,
+    cv: Annotated[
+        bool, typer.Option("--cv/--no-cv", help="Also run repeated 5x5 CV into metrics.json.")
+    ] = False,
+    promote: Annotated[
+        bool | None,
+        typer.Option(
+            "--promote/--no-promote",
+            help="Promote the new version (default: only if none is promoted yet).",
+            show_default=False,
+        ),
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Train an IBU model from the catalog's beers_latest (or --beers FILE) and register it."""
+    from punkml.config import Settings
+    from punkml.ml.train import train_model
+
+    settings = Settings.load(home)
+    status = _progress()
+    try:
+        result = train_model(
+            settings,
+            model_type=model_type.value,
+            beers_file=beers,
+            out_dir=out,
+            with_cv=cv,
+            promote_model=promote,
+            progress=lambda text: status.update(text),
+        )
+    finally:
+        status.stop()
+    seed = result.metrics["seed"]
+    typer.echo(
+        f"trained {result.version} ({result.model_type}, {result.metrics['n_train']} beers) in "
+        f"{result.seconds:.1f} s: seed MAE {seed['mae']:.2f}, 90% coverage {seed['coverage']:.1%}"
+        + (", promoted" if result.promoted else "")
+    )
+    typer.echo(str(result.path))
+
+
+def evaluate(
+    protocol: Annotated[
+        Protocol,
+        typer.Option(
+            "--protocol",
+            help="seed (the original split), cv (repeated 5x5 CV, same folds for both models) or "
+            "compare (candidate recipe learners, CV on the seed training beers only).",
+        ),
+    ] = Protocol.seed,
+    output_format: Annotated[
+        TextOrJson, typer.Option("--format", help="text (a markdown table) or json.")
+    ] = TextOrJson.text,
+    beers: BeersOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Evaluate the baseline and the recipe model side by side (default data: the pinned dataset)."""
+    from punkml.config import Settings, cache_dir
+    from punkml.ml import evaluate as ev
+    from punkml.ml.data import tables_from_beers, tables_from_file
+    from punkml.source.dataset import dataset_path, load_beers
+
+    settings = Settings.load(home)
+    if beers is not None:
+        tables = tables_from_file(beers)
+    else:
+        tables = tables_from_beers(load_beers(dataset_path(cache_dir(home or settings.home))))
+    status = _progress()
+    try:
+        if protocol is Protocol.seed:
+            payload: Any = ev.seed_as_dict(ev.evaluate_seed(tables))
+        elif protocol is Protocol.cv:
+            payload = [r.summary() for r in ev.evaluate_cv(tables, progress=status.update)]
+        else:
+            payload = ev.compare_learners(tables, progress=status.update)
+    finally:
+        status.stop()
+    if output_format is TextOrJson.json:
+        typer.echo(json.dumps({"protocol": protocol.value, "results": payload}, indent=2))
+    else:
+        typer.echo(_markdown(protocol, payload))
+
+
+def _markdown(protocol: Protocol, payload: list[dict[str, Any]]) -> str:
+    if protocol is Protocol.seed:
+        head = "| model | train | test | MAE | MAE (unflagged test) | 90% coverage | mean width |"
+        rows = [
+            f"| {r['model_type']} | {r['n_train']} | {r['n_test']} | {r['mae']:.2f} | "
+            f"{r['mae_unflagged']:.2f} | {r['coverage']:.1%} | {r['mean_interval_width']:.1f} |"
+            for r in payload
+        ]
+        rows.append(f"| median guess | | | {payload[0]['median_baseline_mae']:.2f} | | | |")
+    elif protocol is Protocol.cv:
+        head = "| model | folds | MAE mean ± sd | 90% coverage mean ± sd | mean width | seconds |"
+        rows = [
+            f"| {r['model_type']} | {r['folds']} | {r['mae_mean']:.2f} ± {r['mae_sd']:.2f} | "
+            f"{r['coverage_mean']:.1%} ± {r['coverage_sd']:.1%} | {r['mean_interval_width']:.1f} "
+            f"| {r['seconds']:.1f} |"
+            for r in payload
+        ]
+    else:
+        head = "| learner | CV MAE mean ± sd |"
+        rows = [f"| {r['learner']} | {r['mae_mean']:.2f} ± {r['mae_sd']:.2f} |" for r in payload]
+    separator = "|" + "---|" * (head.count("|") - 1)
+    return "\n".join([head, separator, *rows])
+
+
+def predict(
+    beers: BeersOption = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="A model version directory (default: the promoted version in <home>/models).",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: Annotated[
+        JsonOrCsv, typer.Option("--format", help="json (one object per line) or csv.")
+    ] = JsonOrCsv.json,
+    home: HomeOption = None,
+) -> None:
+    """Predict IBU with a 90% interval for each beer of --beers FILE; without --beers, predict the
+    whole catalog and write the lake's predictions table."""
+    from punkml.config import Settings
+    from punkml.ml.data import read_beers_file
+    from punkml.ml.predict import LoadedModel, predict_beers, predict_catalog
+
+    settings = Settings.load(home)
+    loaded = LoadedModel.promoted(settings.models_dir, model)
+    if beers is None:
+        rows, path = predict_catalog(settings, loaded)
+        typer.echo(f"wrote {rows} predictions ({loaded.version}) to {path}")
+        return
+    _print_rows(predict_beers(loaded, read_beers_file(beers)), output_format)
+
+
+def _print_rows(rows: list[dict[str, Any]], output_format: JsonOrCsv) -> None:
+    if output_format is JsonOrCsv.json:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    import csv
+
+    from punkml.ml.predict import PREDICTION_FIELDS
+
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(PREDICTION_FIELDS), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+@models_app.command("list")
+def models_list(
+    output_format: Annotated[
+        TextOrJson, typer.Option("--format", help="text or json.")
+    ] = TextOrJson.text,
+    home: HomeOption = None,
+) -> None:
+    """List the registered model versions (the promoted one is marked with *)."""
+    from punkml.config import Settings
+    from punkml.ml.registry import list_models
+
+    infos = list_models(Settings.load(home).models_dir)
+    if output_format is TextOrJson.json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "version": i.version,
+                        "model_type": i.model_type,
+                        "created_at": i.created_at,
+                        "promoted": i.promoted,
+                        "seed_mae": i.metrics.get("seed", {}).get("mae"),
+                    }
+                    for i in infos
+                ],
+                indent=2,
+            )
+        )
+        return
+    if not infos:
+        typer.echo("no models yet: run `punkml train`")
+    for info in infos:
+        mae = info.metrics.get("seed", {}).get("mae")
+        mark = "*" if info.promoted else " "
+        seed = f"seed MAE {mae:.2f}" if isinstance(mae, float) else ""
+        typer.echo(f"{mark} {info.version}  {info.model_type:8}  {info.created_at}  {seed}")
+
+
+@models_app.command("promote")
+def models_promote(
+    version: Annotated[
+        str, typer.Argument(help="The version to serve (see `punkml models list`).")
+    ],
+    home: HomeOption = None,
+) -> None:
+    """Make VERSION the served model (checked: its file must verify against its SHA-256)."""
+    from punkml.config import Settings
+    from punkml.ml.registry import check_version, load_model, promote
+
+    models_dir = Settings.load(home).models_dir
+    load_model(models_dir / check_version(version))  # refuse to promote a tampered model
+    promote(models_dir, version)
+    typer.echo(f"promoted {version}")

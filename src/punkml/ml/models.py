@@ -1,0 +1,308 @@
+"""The two models: the original baseline and the recipe model, with 90 % prediction intervals.
+
+``IbuModel`` = a feature step (``SeedFeatures`` or ``RecipeFeatures``) + a regressor + a
+split-conformal interval calibrated on the training data only (CV+ style: out-of-fold residuals
+of the training rows, then the regressor refitted on all of them).
+
+The recipe regressor (``RecipeRegressor``) predicts log(1 + IBU) with a blend of gradient-boosted
+trees (monotone in the Tinseth estimate) and extremely randomized trees; before its final fit it
+drops the training recipes whose out-of-fold error is in the worst ``trim_fraction`` (DIY Dog has
+label errors, e.g. 35 IBU for a recipe Tinseth puts at 370). The members and the trimming were
+chosen by repeated cross-validation on the seed protocol's training beers (``punkml.ml.evaluate``,
+``compare_learners``), never on its test beers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+
+from punkml.errors import ModelError
+from punkml.ml.features import INCREASING_FEATURES, RecipeFeatures, SeedFeatures, feature_names
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from punkml.ml.data import RecipeTables
+
+MODEL_TYPES = ("baseline", "recipe")
+INTERVAL_ALPHA = 0.10  # 90 % intervals
+SEED = 42
+XGB_THREADS = 2
+CALIBRATION_FOLDS = 5
+# Ids of training targets flagged by the cleaning (`ibu_flag`) are excluded from the recipe model.
+TRAINABLE_FLAGS = (None,)
+
+
+def baseline_regressor() -> Any:
+    """The original model, exactly: SimpleImputer(constant -99) + XGBRegressor(100, depth 5, 42)."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from xgboost import XGBRegressor
+
+    return Pipeline(
+        [
+            ("imputer", SimpleImputer(strategy="constant", fill_value=-99)),
+            (
+                "xgb",
+                XGBRegressor(n_estimators=100, max_depth=5, random_state=42, n_jobs=XGB_THREADS),
+            ),
+        ]
+    )
+
+
+class RecipeRegressor(RegressorMixin, BaseEstimator):
+    """Blend of members fitted on log(1 + IBU); see the module docstring.
+
+    ``members``: any of ``xgb`` (gradient boosting), ``trees`` (extremely randomized trees),
+    ``linear`` (Huber regression on the physics features ``linear_columns``).
+    """
+
+    def __init__(
+        self,
+        members: tuple[str, ...] = ("xgb", "trees"),
+        trim_fraction: float = 0.10,
+        inner_folds: int = 5,
+        increasing_columns: tuple[int, ...] = (),
+        linear_columns: tuple[int, ...] = (),
+        random_state: int = SEED,
+    ) -> None:
+        self.members = members
+        self.trim_fraction = trim_fraction
+        self.inner_folds = inner_folds
+        self.increasing_columns = increasing_columns
+        self.linear_columns = linear_columns
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> RecipeRegressor:
+        import numpy as np
+
+        log_y = np.log1p(np.clip(np.asarray(y, dtype=float), 0, None))
+        oof = self._out_of_fold(X, log_y)
+        # Absolute out-of-fold residuals on the log scale, over every training row: the
+        # conformal calibration set (the trimmed rows included, so intervals stay honest).
+        self.oof_log_residuals_ = np.abs(oof - log_y)
+        keep = np.ones(len(log_y), dtype=bool)
+        if self.trim_fraction > 0 and len(log_y) >= 20:
+            keep = self.oof_log_residuals_ <= np.quantile(
+                self.oof_log_residuals_, 1.0 - self.trim_fraction
+            )
+        self.members_ = [self._fit_member(name, X[keep], log_y[keep]) for name in self.members]
+        self.n_trimmed_ = int((~keep).sum())
+        return self
+
+    def predict_log(self, X: np.ndarray) -> np.ndarray:
+        """Predicted log(1 + IBU)."""
+        import numpy as np
+
+        return np.mean([member.predict(X) for member in self.members_], axis=0)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        return np.clip(np.expm1(self.predict_log(X)), 0.0, None)
+
+    def _out_of_fold(self, X: np.ndarray, log_y: np.ndarray) -> np.ndarray:
+        import numpy as np
+        from sklearn.model_selection import KFold
+
+        oof = np.zeros(len(log_y))
+        folds = KFold(self.inner_folds, shuffle=True, random_state=self.random_state)
+        for train, test in folds.split(X):
+            members = [self._fit_member(name, X[train], log_y[train]) for name in self.members]
+            oof[test] = np.mean([member.predict(X[test]) for member in members], axis=0)
+        return oof
+
+    def _fit_member(self, name: str, X: np.ndarray, log_y: np.ndarray) -> Any:
+        member = self._member(name, X.shape[1])
+        return member.fit(X, log_y)
+
+    def _member(self, name: str, n_features: int) -> Any:
+        from sklearn.compose import ColumnTransformer
+        from sklearn.ensemble import ExtraTreesRegressor
+        from sklearn.impute import SimpleImputer
+        from sklearn.linear_model import HuberRegressor
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+        from xgboost import XGBRegressor
+
+        if name == "xgb":
+            monotone = tuple(
+                1 if index in self.increasing_columns else 0 for index in range(n_features)
+            )
+            return XGBRegressor(
+                n_estimators=400,
+                max_depth=3,
+                learning_rate=0.05,
+                subsample=0.8,
+                colsample_bytree=0.8,
+                monotone_constraints=monotone,
+                random_state=self.random_state,
+                n_jobs=XGB_THREADS,
+            )
+        if name == "trees":
+            return Pipeline(
+                [
+                    ("imputer", SimpleImputer(strategy="median", keep_empty_features=True)),
+                    (
+                        "trees",
+                        ExtraTreesRegressor(
+                            n_estimators=150,
+                            min_samples_leaf=2,
+                            max_features=0.5,
+                            random_state=self.random_state,
+                            n_jobs=XGB_THREADS,
+                        ),
+                    ),
+                ]
+            )
+        if name == "linear":
+            select = ColumnTransformer([("physics", "passthrough", list(self.linear_columns))])
+            return Pipeline(
+                [
+                    ("select", select),
+                    ("imputer", SimpleImputer(strategy="median", keep_empty_features=True)),
+                    ("scale", StandardScaler()),
+                    ("huber", HuberRegressor(max_iter=1000)),
+                ]
+            )
+        raise ModelError(f"unknown recipe-model member {name!r}: use xgb, trees or linear")
+
+
+class IbuModel(BaseEstimator):
+    """Features + regressor + conformal 90 % interval; ``fit``/``predict`` take ``RecipeTables``.
+
+    ``interval_scale`` is ``log`` (multiplicative interval, for the recipe model) or ``absolute``
+    (± a constant, for the baseline).
+    """
+
+    def __init__(
+        self,
+        model_type: str = "recipe",
+        features: Any = None,
+        regressor: Any = None,
+        interval_alpha: float = INTERVAL_ALPHA,
+        interval_scale: str = "log",
+        calibration_folds: int = CALIBRATION_FOLDS,
+        random_state: int = SEED,
+    ) -> None:
+        self.model_type = model_type
+        self.features = features
+        self.regressor = regressor
+        self.interval_alpha = interval_alpha
+        self.interval_scale = interval_scale
+        self.calibration_folds = calibration_folds
+        self.random_state = random_state
+
+    def fit(self, tables: RecipeTables, y: np.ndarray) -> IbuModel:
+        import numpy as np
+
+        y = np.asarray(y, dtype=float)
+        if len(y) != len(tables) or len(y) < 10 or np.isnan(y).any():
+            raise ModelError(f"need at least 10 beers with an IBU to train; got {len(y)} usable")
+        self.features_ = clone(self.features)
+        X = self.features_.fit_transform(tables)
+        self.regressor_ = clone(self.regressor)
+        self.regressor_.fit(X, y)
+        residuals = getattr(self.regressor_, "oof_log_residuals_", None)
+        if residuals is None or self.interval_scale != "log":
+            residuals = self._out_of_fold_residuals(X, y)
+        self.interval_width_ = conformal_quantile(residuals, self.interval_alpha)
+        self.n_train_ = len(y)
+        self.feature_names_ = [str(name) for name in self.features_.get_feature_names_out()]
+        return self
+
+    def predict(self, tables: RecipeTables) -> np.ndarray:
+        import numpy as np
+
+        prediction: np.ndarray = np.clip(
+            self.regressor_.predict(self.features_.transform(tables)), 0, None
+        )
+        return prediction
+
+    def predict_interval(self, tables: RecipeTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(prediction, low, high)`` in IBU; the interval is a 1 - ``interval_alpha`` interval."""
+        import numpy as np
+
+        prediction = self.predict(tables)
+        width = self.interval_width_
+        if self.interval_scale == "log":
+            centre = np.log1p(prediction)
+            low, high = np.expm1(centre - width), np.expm1(centre + width)
+        else:
+            low, high = prediction - width, prediction + width
+        return prediction, np.clip(low, 0.0, None), high
+
+    def _out_of_fold_residuals(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        import numpy as np
+        from sklearn.model_selection import KFold
+
+        residuals = np.zeros(len(y))
+        folds = KFold(self.calibration_folds, shuffle=True, random_state=self.random_state)
+        for train, test in folds.split(X):
+            fitted = clone(self.regressor).fit(X[train], y[train])
+            predicted = np.clip(fitted.predict(X[test]), 0, None)
+            if self.interval_scale == "log":
+                residuals[test] = np.abs(np.log1p(predicted) - np.log1p(np.clip(y[test], 0, None)))
+            else:
+                residuals[test] = np.abs(predicted - y[test])
+        return residuals
+
+
+def conformal_quantile(residuals: np.ndarray, alpha: float) -> float:
+    """The split-conformal quantile: the ceil((n + 1)(1 - alpha))-th smallest residual (the largest if
+    that rank exceeds n)."""
+    import numpy as np
+
+    ordered = np.sort(np.asarray(residuals, dtype=float))
+    if len(ordered) == 0:
+        raise ModelError("cannot calibrate an interval without residuals")
+    rank = min(math.ceil((len(ordered) + 1) * (1.0 - alpha)), len(ordered))
+    return float(ordered[rank - 1])
+
+
+def recipe_regressor(
+    members: tuple[str, ...] = ("xgb", "trees"), trim_fraction: float = 0.10
+) -> RecipeRegressor:
+    """The recipe regressor wired to the recipe features' column positions."""
+    names = feature_names()
+    physics = ("log_tinseth_ibu", "alpha_mg_l_hot", "alpha_mg_l_dry", "abv", "og", "ebc")
+    return RecipeRegressor(
+        members=members,
+        trim_fraction=trim_fraction,
+        increasing_columns=tuple(names.index(name) for name in INCREASING_FEATURES),
+        linear_columns=tuple(names.index(name) for name in physics),
+    )
+
+
+def make_model(model_type: str) -> IbuModel:
+    """A fresh, unfitted model of ``model_type`` (``baseline`` or ``recipe``)."""
+    if model_type == "baseline":
+        return IbuModel(
+            model_type="baseline",
+            features=SeedFeatures(),
+            regressor=baseline_regressor(),
+            interval_scale="absolute",
+        )
+    if model_type == "recipe":
+        return IbuModel(
+            model_type="recipe",
+            features=RecipeFeatures(),
+            regressor=recipe_regressor(),
+            interval_scale="log",
+        )
+    raise ModelError(f"unknown --model-type {model_type!r}: use one of {', '.join(MODEL_TYPES)}")
+
+
+def training_mask(tables: RecipeTables, model_type: str) -> np.ndarray:
+    """Which beers a model trains on: every beer with an IBU for the baseline (as the original
+    did, the two entry errors included); only unflagged IBUs for the recipe model."""
+    import numpy as np
+
+    has_ibu = ~np.isnan(tables.target())
+    if model_type == "baseline":
+        return has_ibu
+    flags = tables.beers["ibu_flag"]
+    return has_ibu & np.asarray(flags.isna(), dtype=bool)

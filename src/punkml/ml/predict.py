@@ -1,0 +1,126 @@
+"""Predictions with intervals, for beers given as dicts, cleaned tables, or the whole catalog.
+
+from punkml.ml.predict import LoadedModel, predict_beers
+model = LoadedModel.promoted(settings.models_dir)
+rows = predict_beers(model, beers)   # [{"id", "name", "ibu_pred", "ibu_low", "ibu_high", "model_version"}]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from punkml.errors import ModelError
+from punkml.ml.data import RecipeTables, tables_from_beers
+from punkml.ml.registry import load_model, resolve_model_dir
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from punkml.config import Settings
+    from punkml.ml.models import IbuModel
+
+PREDICTION_FIELDS = ("id", "name", "ibu_pred", "ibu_low", "ibu_high", "model_version")
+PREDICTIONS_FILE = "predictions/predictions.parquet"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A verified model and the version it was loaded from."""
+
+    model: IbuModel
+    version: str
+    manifest: dict[str, Any]
+
+    @classmethod
+    def from_dir(cls, version_dir: Path) -> LoadedModel:
+        model, manifest = load_model(version_dir)
+        return cls(
+            model=model, version=str(manifest.get("version", version_dir.name)), manifest=manifest
+        )
+
+    @classmethod
+    def promoted(cls, models_dir: Path, model: Path | None = None) -> LoadedModel:
+        """The promoted version of ``models_dir`` (or the ``model`` directory when given)."""
+        return cls.from_dir(resolve_model_dir(models_dir, model))
+
+
+def check_usable(beers: list[dict[str, Any]]) -> None:
+    """Refuse recipes the model cannot use, naming the field (partial ones are fine)."""
+    from punkml.pipeline.normalize import litres
+
+    for index, beer in enumerate(beers):
+        for field in ("volume", "boil_volume"):
+            quantity = beer.get(field) if isinstance(beer, dict) else None
+            if isinstance(quantity, dict) and quantity.get("value") is not None:
+                unit = str(quantity.get("unit", ""))
+                if litres(quantity.get("value"), unit) is None:
+                    raise ModelError(
+                        f"beer {beer.get('id', index)}: {field}.value/{field}.unit "
+                        f"({quantity.get('value')!r} {unit!r}) is not a positive volume in "
+                        "litres, millilitres or gallons"
+                    )
+
+
+def predict_tables(model: LoadedModel, tables: RecipeTables) -> list[dict[str, Any]]:
+    """One prediction row per beer of ``tables`` (same order)."""
+    prediction, low, high = model.model.predict_interval(tables)
+    ids = tables.beers["id"].tolist()
+    names = tables.beers["name"].tolist()
+    return [
+        {
+            "id": int(ids[i]),
+            "name": str(names[i]),
+            "ibu_pred": round(float(prediction[i]), 2),
+            "ibu_low": round(float(low[i]), 2),
+            "ibu_high": round(float(high[i]), 2),
+            "model_version": model.version,
+        }
+        for i in range(len(ids))
+    ]
+
+
+def predict_beers(model: LoadedModel, beers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Validate, clean and predict Punk API beer dicts (``SchemaError``/``ModelError`` name the
+    field)."""
+    check_usable(beers)
+    return predict_tables(model, tables_from_beers(beers))
+
+
+def predictions_table(model: LoadedModel, tables: RecipeTables) -> pa.Table:
+    """The ``predictions`` table (the catalog's schema) for ``tables``, computed column-wise."""
+    import numpy as np
+    import pyarrow as pa
+
+    from punkml.pipeline.catalog import predictions_schema
+
+    prediction, low, high = model.model.predict_interval(tables)
+    return pa.table(
+        {
+            "id": pa.array(np.asarray(tables.beers["id"], dtype=np.int64)),
+            "name": pa.array(tables.beers["name"].astype(str).tolist()),
+            "ibu_pred": pa.array(np.round(prediction, 2)),
+            "ibu_low": pa.array(np.round(low, 2)),
+            "ibu_high": pa.array(np.round(high, 2)),
+            "model_version": pa.array([model.version] * len(tables)),
+        },
+        schema=predictions_schema(),
+    )
+
+
+def predict_catalog(settings: Settings, model: LoadedModel) -> tuple[int, str]:
+    """Predict every beer of ``beers_latest`` and write the lake's ``predictions`` table (one file,
+    replaced atomically); the row count and the file's lake path."""
+    from punkml.ml.data import tables_from_catalog
+    from punkml.pipeline.lake import Lake
+
+    tables = tables_from_catalog(settings)
+    if len(tables) == 0:
+        raise ModelError(
+            "the catalog has no beers: run `punkml ingest backfill` and `punkml deliver`"
+        )
+    table = predictions_table(model, tables)
+    lake = Lake.open(None, settings)
+    lake.write_parquet(PREDICTIONS_FILE, table)
+    return table.num_rows, lake.path(PREDICTIONS_FILE)

@@ -367,3 +367,30 @@ def test_bad_beer_id(value: str) -> None:
 )
 def test_beer_id(value: str, expected: int | None) -> None:
     assert q.parse_beer_id(value) == expected
+
+
+def test_ingredient_names_match_one_name_at_a_time() -> None:
+    beers = [
+        {"id": 1, "ingredients": {"hops": [{"name": "Ab"}, {"name": "Cd"}], "malt": []}},
+        {"id": 2, "ingredients": {"hops": [{"name": "Abcd"}], "malt": []}},
+    ]
+    # "a…c" spans two names in beer 1: that is not a match.
+    assert run(beers, hops="ac") == [2]
+    assert run(beers, hops="cd") == [1, 2]
+    assert run(beers, hops="\x00") == []
+
+
+def test_oddly_shaped_beers_do_not_crash_the_filters() -> None:
+    beers: list[dict[str, Any]] = [
+        {"id": 1, "name": None, "ingredients": {"hops": [{"name": None}, "x", {}], "yeast": None}},
+        {"id": 2},
+        {
+            "id": 3,
+            "name": "Hoppy",
+            "ingredients": {"hops": [{"name": "Citra"}]},
+            "food_pairing": None,
+        },
+    ]
+    assert run(beers, hops="citra") == [3]
+    assert run(beers, beer_name="hop", malt="x", yeast="y", food="z") == []
+    assert run(beers, brewed_after="01-2000") == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote
 
 from punkml.api.ratelimit import RateLimiter
 from punkml.api.responses import (
@@ -33,34 +33,10 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_QUERY_BYTES = 8192
-MAX_QUERY_PARAMS = 1000  # qs's parameterLimit: the rest is ignored, as in the original
 _V2 = "/v2"
 _BEERS = "/v2/beers"
 _RANDOM = "/v2/beers/random"
 _V2_HEADERS: Headers = [JSON_CONTENT_TYPE, *SECURITY_HEADERS, *CORS_HEADERS]
-
-
-def parse_query_string(query_string: bytes) -> dict[str, str]:
-    """Query parameters as Express's ``qs`` gives them: ``+`` is a space, a bare key is ``""``.
-
-    A repeated parameter keeps its last value (the original turned it into an array, which its
-    filters then mishandled).
-    """
-    params: dict[str, str] = {}
-    text = query_string.decode("latin-1")
-    for count, piece in enumerate(part for part in text.split("&") if part):
-        if count >= MAX_QUERY_PARAMS:
-            break
-        key, _, value = piece.partition("=")
-        params[_decode(key)] = _decode(value)
-    return params
-
-
-def _decode(text: str) -> str:
-    # The query bytes were read as latin-1 to split them losslessly; percent-escapes and raw bytes
-    # are then decoded as UTF-8 together.
-    raw = text.encode("latin-1")
-    return unquote_plus(raw.decode("utf-8", errors="replace"))
 
 
 def _beers_route(path: str) -> tuple[str, str] | None:
@@ -130,7 +106,7 @@ class PunkApi:
             )
         if len(query_string) > MAX_QUERY_BYTES:
             return uri_too_long()
-        return self.store.beers_answer(parse_query_string(query_string), cache_key=query_string)
+        return self.store.beers_answer(query_string)
 
     async def _preflight(self, scope: Scope, send: Send) -> None:
         """CORS preflight, answered before rate limiting (the original's cors ran first)."""

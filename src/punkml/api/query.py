@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_plus
 
 from punkml.api.jscompat import js_number, moment_month_year
 
@@ -20,6 +21,9 @@ DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 80
 # Pages beyond this are empty anyway; it keeps huge digit strings away from int().
 _HUGE_PAGE = 10**18
+_NAME_SEPARATOR = "\x00"
+
+MAX_QUERY_PARAMS = 1000  # qs's parameterLimit: the rest is ignored, as in the original
 
 MSG_PAGE = "Must be a number greater than 0"
 MSG_PER_PAGE = "Must be a number greater than 0 and less than 80"
@@ -85,6 +89,29 @@ class BeerQuery:
     yeast: str | None = None
     food: str | None = None
     ids: str | None = None
+
+
+def parse_query_string(query_string: bytes) -> dict[str, str]:
+    """Query parameters as Express's ``qs`` gives them: ``+`` is a space, a bare key is ``""``.
+
+    A repeated parameter keeps its last value (the original turned it into an array, which its
+    filters then mishandled).
+    """
+    params: dict[str, str] = {}
+    text = query_string.decode("latin-1")
+    for count, piece in enumerate(part for part in text.split("&") if part):
+        if count >= MAX_QUERY_PARAMS:
+            break
+        key, _, value = piece.partition("=")
+        params[_decode(key)] = _decode(value)
+    return params
+
+
+def _decode(text: str) -> str:
+    # The query bytes were read as latin-1 to split them losslessly; percent-escapes and raw bytes
+    # are then decoded as UTF-8 together.
+    raw = text.encode("latin-1")
+    return unquote_plus(raw.decode("utf-8", errors="replace"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,22 +207,24 @@ def _text_key(text: str) -> str:
     return text.lower().replace("_", " ")
 
 
-def fuzzy_match(name: str | None, query: str) -> bool:
-    """True when the query's characters appear in ``name`` in order (case-insensitive).
+def _in_order_search(key: str, separator: str = "") -> Callable[[str], re.Match[str] | None]:
+    # Every character escaped: "(" or "." can neither crash nor act as a wildcard (the original
+    # built its regular expression from the raw text). "[^c]*c" steps to the next c without
+    # backtracking, so matching stays linear; excluding `separator` keeps a match in one name.
+    parts = [re.escape(key[:1])]
+    parts += [f"[^{re.escape(c + separator)}]*{re.escape(c)}" for c in key[1:]]
+    return re.compile("".join(parts)).search
 
-    The original built a regular expression from the raw query; here every character is literal,
-    so ``(`` or ``.`` cannot crash or act as a wildcard.
-    """
-    if name is None:
-        return False
-    haystack = name.lower()
-    position = 0
-    for char in _text_key(query):
-        position = haystack.find(char, position)
-        if position < 0:
-            return False
-        position += 1
-    return True
+
+def in_order_matcher(query: str) -> Callable[[str | None], bool]:
+    """A test of whether the query's characters appear in a name in order (case-insensitive)."""
+    search = _in_order_search(_text_key(query))
+    return lambda name: name is not None and search(name.lower()) is not None
+
+
+def fuzzy_match(name: str | None, query: str) -> bool:
+    """True when the query's characters appear in ``name`` in order (case-insensitive)."""
+    return in_order_matcher(query)(name)
 
 
 def substring_match(text: str | None, query: str) -> bool:
@@ -234,9 +263,32 @@ def _brewed_check(predicate: str, after: bool) -> Check:
     return check
 
 
-def _ingredient_names(beer: Mapping[str, Any], key: str) -> list[Any]:
+def _ingredient_check(key: str, query: str) -> Check:
+    """Some hop (or malt) of the beer has a name matching ``query`` in order."""
+    text = _text_key(query)
+    if _NAME_SEPARATOR in text:
+        matches = in_order_matcher(query)
+        return lambda beer: any(matches(name) for name in _ingredient_names(beer, key))
+    # One search over all the beer's names joined, instead of one per name: same answer, since
+    # a match may not cross the separator, at a fraction of the cost.
+    search = _in_order_search(text, _NAME_SEPARATOR)
+    return lambda beer: search(_joined_names(beer, key).lower()) is not None
+
+
+def _ingredient_names(beer: Mapping[str, Any], key: str) -> list[str]:
     items = (beer.get("ingredients") or {}).get(key) or []
-    return [item.get("name") for item in items if isinstance(item, dict)]
+    return [
+        item["name"]
+        for item in items
+        if isinstance(item, dict) and isinstance(item.get("name"), str)
+    ]
+
+
+def _joined_names(beer: Mapping[str, Any], key: str) -> str:
+    try:  # the hot path, for beers shaped like the dataset's
+        return _NAME_SEPARATOR.join([item["name"] for item in beer["ingredients"][key]])
+    except (KeyError, TypeError):
+        return _NAME_SEPARATOR.join(_ingredient_names(beer, key))
 
 
 def _checks(query: BeerQuery) -> list[Check]:
@@ -250,22 +302,20 @@ def _checks(query: BeerQuery) -> list[Check]:
         checks.append(_brewed_check(query.brewed_before, after=False))
     if query.brewed_after is not None:
         checks.append(_brewed_check(query.brewed_after, after=True))
-    if (beer_name := query.beer_name) is not None:
-        checks.append(lambda beer: fuzzy_match(beer.get("name"), beer_name))
+    if query.beer_name is not None:
+        name_matches = in_order_matcher(query.beer_name)
+        checks.append(lambda beer: name_matches(beer.get("name")))
     if (food := query.food) is not None:
         checks.append(
             lambda beer: any(substring_match(f, food) for f in beer.get("food_pairing") or [])
         )
-    if (hops := query.hops) is not None:
-        checks.append(
-            lambda beer: any(fuzzy_match(n, hops) for n in _ingredient_names(beer, "hops"))
-        )
-    if (malt := query.malt) is not None:
-        checks.append(
-            lambda beer: any(fuzzy_match(n, malt) for n in _ingredient_names(beer, "malt"))
-        )
-    if (yeast := query.yeast) is not None:
-        checks.append(lambda beer: fuzzy_match((beer.get("ingredients") or {}).get("yeast"), yeast))
+    for key in ("hops", "malt"):
+        wanted: str | None = getattr(query, key)
+        if wanted is not None:
+            checks.append(_ingredient_check(key, wanted))
+    if query.yeast is not None:
+        yeast_matches = in_order_matcher(query.yeast)
+        checks.append(lambda beer: yeast_matches((beer.get("ingredients") or {}).get("yeast")))
     if query.ids is not None:
         wanted_ids = _ids_wanted(query.ids)
         checks.append(lambda beer: beer.get("id") in wanted_ids)
@@ -279,8 +329,10 @@ def beer_matches(beer: Mapping[str, Any], query: BeerQuery) -> bool:
 
 def filter_beers(beers: Iterable[dict[str, Any]], query: BeerQuery) -> list[dict[str, Any]]:
     """The beers (in the given order, ascending id for the API) that pass every filter."""
-    checks = _checks(query)
-    return [beer for beer in beers if all(check(beer) for check in checks)]
+    selected = list(beers)
+    for check in _checks(query):  # cheap numeric checks first, each narrowing the next one's work
+        selected = [beer for beer in selected if check(beer)]
+    return selected
 
 
 def paginate(beers: Sequence[dict[str, Any]], query: BeerQuery) -> list[dict[str, Any]]:

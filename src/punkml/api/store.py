@@ -1,15 +1,15 @@
 """The served beers, pre-serialized once, and a bounded cache of whole ``/beers`` answers.
 
 Each beer's JSON bytes are computed at start, so an answer is a join of ready bytes; answers to
-repeated query strings come from a least-recently-used cache bounded in total bytes.
+repeated queries come from least-recently-used caches bounded in total bytes.
 """
 
 from __future__ import annotations
 
 import random
 from collections import OrderedDict
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Hashable, Sequence
+from typing import Any, Generic, TypeVar
 
 import orjson
 
@@ -17,34 +17,39 @@ from punkml.api import query as q
 from punkml.api.responses import JsonResponse, beer_not_found, invalid_params
 
 DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
+ENTRY_OVERHEAD_BYTES = 200  # rough bookkeeping cost of one entry, so tiny answers count too
+K = TypeVar("K", bound=Hashable)
 
 
-class ResponseCache:
+class ResponseCache(Generic[K]):
     """LRU map from a key to a finished response, bounded by the total size of the bodies."""
 
     def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[bytes, JsonResponse] = OrderedDict()
+        self._entries: OrderedDict[K, tuple[JsonResponse, int]] = OrderedDict()
         self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: bytes) -> JsonResponse | None:
-        response = self._entries.get(key)
-        if response is not None:
-            self._entries.move_to_end(key)
-        return response
+    def get(self, key: K) -> JsonResponse | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        self._entries.move_to_end(key)
+        return entry[0]
 
-    def put(self, key: bytes, response: JsonResponse) -> None:
-        size = len(response.body) + len(key)
+    def put(self, key: K, response: JsonResponse, key_bytes: int = 0) -> None:
+        """Store ``response``; ``key_bytes`` is the key's size, counted in the bound too."""
+        # Bodies may be shared between entries; counting each use keeps the bound conservative.
+        size = len(response.body) + key_bytes + ENTRY_OVERHEAD_BYTES
         if size > self.max_bytes or key in self._entries:
             return
-        self._entries[key] = response
+        self._entries[key] = (response, size)
         self._bytes += size
         while self._bytes > self.max_bytes:
-            old_key, old = self._entries.popitem(last=False)
-            self._bytes -= len(old.body) + len(old_key)
+            _, (_, old_size) = self._entries.popitem(last=False)
+            self._bytes -= old_size
 
 
 class BeerStore:
@@ -59,33 +64,42 @@ class BeerStore:
     ) -> None:
         self.beers = sorted(beers, key=lambda beer: beer["id"])
         self._json = [orjson.dumps(beer) for beer in self.beers]
-        self._single = [b"[" + body + b"]" for body in self._json]
+        self._single = [JsonResponse(200, b"[" + body + b"]") for body in self._json]
         self._index_of_id = {beer["id"]: i for i, beer in enumerate(self.beers)}
         self._index_of_beer = {id(beer): i for i, beer in enumerate(self.beers)}
-        self._cache = ResponseCache(cache_bytes)
+        self._cache: ResponseCache[bytes] = ResponseCache(cache_bytes // 2)
+        self._by_query: ResponseCache[q.BeerQuery] = ResponseCache(cache_bytes // 2)
         self._rng = rng or random.Random()
 
     def list_body(self, beers: Sequence[dict[str, Any]]) -> bytes:
         """The JSON array of some of the store's beers, joined from their ready bytes."""
         return b"[" + b",".join(self._json[self._index_of_beer[id(b)]] for b in beers) + b"]"
 
-    def beers_answer(self, params: dict[str, str], cache_key: bytes | None = None) -> JsonResponse:
-        """``GET /v2/beers`` for already parsed query parameters (cached by ``cache_key``)."""
-        if cache_key is not None:
-            cached = self._cache.get(cache_key)
-            if cached is not None:
-                return cached
-        response = self._compute_beers(params)
-        if cache_key is not None:
-            self._cache.put(cache_key, response)
+    def beers_answer(self, query_string: bytes) -> JsonResponse:
+        """``GET /v2/beers`` for a raw query string, from the cache when possible.
+
+        Two keys lead to the same cached answer: the raw query string (no parsing at all on a
+        repeat) and the validated query, so spellings that mean the same thing share one entry.
+        """
+        cached = self._cache.get(query_string)
+        if cached is not None:
+            return cached
+        try:
+            beer_query = q.parse_beer_query(q.parse_query_string(query_string))
+        except q.InvalidParams as exc:
+            response = invalid_params(exc.errors)
+        else:
+            response = self._answer_for(beer_query, len(query_string))
+        self._cache.put(query_string, response, len(query_string))
         return response
 
-    def _compute_beers(self, params: dict[str, str]) -> JsonResponse:
-        try:
-            beer_query = q.parse_beer_query(params)
-        except q.InvalidParams as exc:
-            return invalid_params(exc.errors)
-        return JsonResponse(200, self.list_body(q.select_beers(self.beers, beer_query)))
+    def _answer_for(self, beer_query: q.BeerQuery, key_bytes: int) -> JsonResponse:
+        response = self._by_query.get(beer_query)
+        if response is None:
+            body = self.list_body(q.select_beers(self.beers, beer_query))
+            response = JsonResponse(200, body)
+            self._by_query.put(beer_query, response, key_bytes)
+        return response
 
     def beer_answer(self, raw_id: str) -> JsonResponse:
         """``GET /v2/beers/{beerId}``: the beer in a one-element array, or a 400/404 error."""
@@ -96,10 +110,10 @@ class BeerStore:
         index = self._index_of_id.get(beer_id)
         if index is None:
             return beer_not_found(raw_id)
-        return JsonResponse(200, self._single[index])
+        return self._single[index]
 
     def random_answer(self) -> JsonResponse:
         """``GET /v2/beers/random``: one beer drawn uniformly (the original drew afresh each call)."""
         if not self._single:
             return JsonResponse(200, b"[]")
-        return JsonResponse(200, self._rng.choice(self._single))
+        return self._rng.choice(self._single)

@@ -1,0 +1,206 @@
+"""Throughput and p99 latency of ``punkml api serve`` under wrk, with the bodies checked.
+
+Starts the server (rate limit disabled) on a free loopback port, checks that each benchmarked URL
+answers exactly what the query functions compute directly (no cache involved), then drives each
+URL with wrk (Debian package, installed with apt-get when missing) and prints requests/s and p99
+latency against the targets (≥ 3,000 requests/s, p99 < 50 ms).
+
+    .venv/bin/python benchmarks/api_throughput.py [--duration 10] [--connections 32] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import orjson
+
+URLS = (
+    "/v2/beers?page=2&per_page=80",
+    "/v2/beers?abv_gt=6&hops=citra",
+    "/v2/beers/random",
+    "/v2/beers/42",
+)
+TARGET_REQUESTS_PER_SECOND = 3000.0
+TARGET_P99_MS = 50.0
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+@dataclass(frozen=True)
+class Result:
+    url: str
+    requests_per_second: float
+    p99_ms: float
+    errors: str
+
+    @property
+    def meets_target(self) -> bool:
+        return (
+            self.requests_per_second >= TARGET_REQUESTS_PER_SECOND
+            and self.p99_ms < TARGET_P99_MS
+            and not self.errors
+        )
+
+
+def ensure_wrk() -> str:
+    """Path of wrk, installing the Debian package first when it is missing."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("wrk not found: installing it with apt-get", flush=True)
+    if subprocess.run(["apt-get", "install", "-y", "wrk"], capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update"], check=True, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True)
+    found = shutil.which("wrk")
+    if not found:
+        sys.exit("wrk could not be installed (apt-get install -y wrk)")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(port: int) -> tuple[subprocess.Popen[bytes], float]:
+    """Start ``punkml api serve --rate-limit 0``; return it and its start-up time in seconds."""
+    command = [sys.executable, "-m", "punkml", "api", "serve", "--port", str(port)]
+    started = time.perf_counter()
+    process = subprocess.Popen([*command, "--rate-limit", "0"], stderr=subprocess.DEVNULL)
+    while time.perf_counter() - started < 30:
+        if process.poll() is not None:
+            sys.exit(
+                f"the server exited with status {process.returncode} (run: {' '.join(command)})"
+            )
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return process, time.perf_counter() - started
+        time.sleep(0.01)
+    process.kill()
+    sys.exit("the server did not start within 30 s")
+
+
+def expected_body(url: str, beers: list[dict[str, Any]]) -> bytes | None:
+    """The body computed directly from the query functions (``None`` for the random route)."""
+    from punkml.api.query import parse_beer_query, select_beers
+
+    parts = urlsplit(url)
+    if parts.path == "/v2/beers":
+        query = parse_beer_query(dict(parse_qsl(parts.query, keep_blank_values=True)))
+        return orjson.dumps(select_beers(beers, query))
+    if parts.path == "/v2/beers/random":
+        return None
+    beer_id = int(parts.path.rsplit("/", 1)[1])
+    return orjson.dumps([beer for beer in beers if beer["id"] == beer_id])
+
+
+def check_bodies(base: str, beers: list[dict[str, Any]], samples: int = 5) -> None:
+    """Every URL answers 200 with exactly the directly computed body (random: some beer)."""
+    one_beer = {orjson.dumps([beer]) for beer in beers}
+    with httpx.Client(base_url=base, timeout=10) as client:
+        for url in URLS:
+            expected = expected_body(url, beers)
+            for _ in range(samples):
+                response = client.get(url)
+                ok = response.status_code == 200 and (
+                    response.content == expected
+                    if expected is not None
+                    else response.content in one_beer
+                )
+                if not ok:
+                    sys.exit(f"body mismatch on {url} (status {response.status_code})")
+
+
+# A distinct query on every request, so each one misses both response caches: abv_lt=1000…
+# (above every beer's ABV) changes the query without changing which beers match.
+UNIQUE_QUERY_LUA = """
+local thread_id = 0
+setup = function(thread) thread_id = thread_id + 1; thread:set("tid", thread_id) end
+local counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, wrk.path .. "&abv_lt=1000" .. tostring(tid) .. counter)
+end
+"""
+
+
+def run_wrk(
+    wrk: str, url: str, duration: int, connections: int, threads: int, script: Path | None = None
+) -> Result:
+    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    command += ["-s", str(script), url] if script else [url]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", output, flags=re.MULTILINE)
+    if rate is None or p99 is None:
+        sys.exit(f"could not read wrk's output:\n{output}")
+    errors = "; ".join(
+        line.strip() for line in output.splitlines() if "Non-2xx" in line or "Socket errors" in line
+    )
+    return Result(url, float(rate.group(1)), float(p99.group(1)) * _UNITS_MS[p99.group(2)], errors)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per URL")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args()
+
+    from punkml.source.dataset import load_beers
+
+    wrk = ensure_wrk()
+    beers = load_beers()
+    port = free_port()
+    process, startup_seconds = start_server(port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        check_bodies(base, beers)
+        print(f"server start-up: {startup_seconds:.2f} s (1 uvicorn worker, rate limit off)")
+        print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s per URL\n")
+        print(f"{'URL':<34} {'requests/s':>11} {'p99 ms':>8}  target")
+        results = []
+        for url in URLS:
+            result = run_wrk(wrk, base + url, args.duration, args.connections, args.threads)
+            results.append(result)
+            verdict = "met" if result.meets_target else "MISSED"
+            extra = f"  ({result.errors})" if result.errors else ""
+            print(
+                f"{url:<34} {result.requests_per_second:>11,.0f} {result.p99_ms:>8.2f}  {verdict}{extra}"
+            )
+        check_bodies(base, beers)  # still identical after the load (caches warm)
+        print("\ncache misses (a new query string per request; informational, no target):")
+        with tempfile.TemporaryDirectory() as workdir:
+            script = Path(workdir) / "unique.lua"
+            script.write_text(UNIQUE_QUERY_LUA)
+            for url in URLS[:2]:
+                miss = run_wrk(
+                    wrk, base + url, args.duration, args.connections, args.threads, script
+                )
+                print(f"{url:<34} {miss.requests_per_second:>11,.0f} {miss.p99_ms:>8.2f}")
+        print("\nbodies identical to the direct computation: yes")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
+    if args.strict and not all(r.meets_target for r in results):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -2,7 +2,7 @@
 
 ``collect_random`` is the original project's Lambda (one random beer per run); ``collect_all``
 is the backfill (every beer of every page). Each record's partition key is the beer id and its data
-the beer's JSON. The outcome of every collection (last success, errors) is kept in
+the beer's JSON. Records past the stream's retention are trimmed after each collection. The outcome of every collection (last success, errors) is kept in
 ``<home>/state/collector.json`` for ``punkml status``.
 """
 
@@ -46,7 +46,9 @@ def beer_record(beer: dict[str, Any]) -> tuple[str, bytes]:
 
 def collect_random(source: BeerSource, stream: Stream) -> int:
     """Fetch one random beer and put it on the stream; return its sequence number."""
-    return stream.put([beer_record(source.get_random_beer())])[0]
+    seq = stream.put([beer_record(source.get_random_beer())])[0]
+    stream.trim()
+    return seq
 
 
 def collect_all(
@@ -66,6 +68,7 @@ def collect_all(
             pending = []
     if pending:
         total += _put(stream, pending, on_put)
+    stream.trim()
     return total
 
 

@@ -189,7 +189,6 @@ def run_ingestion(
                 stop.wait(min(1.0, next_at - clock()))
                 continue
             _collect_once(settings, source_factory, stream, summary)
-            stream.trim()
             next_at = schedule.next_run(max(next_at, clock() - 1e-3))
     finally:
         drain.set()

@@ -43,6 +43,7 @@ format: $(STAMP)
 ## bench: every benchmark; figures are recorded in docs/benchmarks.md
 bench: setup
 	$(BIN)/python benchmarks/api_throughput.py
+	$(BIN)/python benchmarks/pipeline_throughput.py
 
 ## checkov-venv: checkov in its own virtualenv (its pinned dependencies conflict with ours)
 CHECKOV_VENV    := .venv-checkov

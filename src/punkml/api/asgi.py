@@ -36,7 +36,8 @@ MAX_QUERY_BYTES = 8192
 _V2 = "/v2"
 _BEERS = "/v2/beers"
 _RANDOM = "/v2/beers/random"
-_V2_HEADERS: Headers = [JSON_CONTENT_TYPE, *SECURITY_HEADERS, *CORS_HEADERS]
+# Headers of every /v2 answer (the original ran cors, then the rate limiter, on the /v2 router).
+_V2_HEADERS: Headers = [*SECURITY_HEADERS, *CORS_HEADERS]
 
 
 def _beers_route(path: str) -> tuple[str, str] | None:
@@ -88,7 +89,7 @@ class PunkApi:
                 return
         route = _beers_route(path)
         if route is None:
-            await self.fallback(scope, receive, _adding_headers(send, headers[1:]))
+            await self.fallback(scope, receive, _adding_headers(send, headers))
             return
         await _send(send, scope, self._answer(scope, route, path), headers)
 
@@ -129,7 +130,8 @@ def original_url(raw_path: bytes, query_string: bytes) -> str:
 
 async def _send(send: Send, scope: Scope, response: JsonResponse, headers: Headers) -> None:
     body = response.body
-    all_headers = [*headers, *response.headers, (b"content-length", str(len(body)).encode())]
+    all_headers = [JSON_CONTENT_TYPE, *headers, *response.headers]
+    all_headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": all_headers})
     await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 

@@ -98,7 +98,8 @@ class Lake:
                     if os.path.exists(tmp):
                         os.unlink(tmp)
             else:
-                with self.fs.open_output_stream(target) as out:
+                # compression=None: pyarrow would otherwise gzip a ".gz" name a second time.
+                with self.fs.open_output_stream(target, compression=None) as out:
                     out.write(data)
         except OSError as exc:
             raise LakeError(f"cannot write {target}: {exc}") from exc
@@ -131,7 +132,7 @@ class Lake:
     def read_bytes(self, path: str) -> bytes:
         """The content of a file given by its full path (as returned by ``files``)."""
         try:
-            with self.fs.open_input_stream(path) as handle:
+            with self.fs.open_input_stream(path, compression=None) as handle:
                 data: bytes = handle.read()
                 return data
         except OSError as exc:

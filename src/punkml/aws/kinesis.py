@@ -128,12 +128,24 @@ class KinesisLedger(SqliteStream):
         rows = self._db.execute("SELECT shard_id, sequence_number FROM kinesis_shards").fetchall()
         return {shard: number for shard, number in rows}
 
-    def append_from_shard(self, shard_id: str, records: Sequence[dict[str, Any]]) -> list[int]:
-        """Append Kinesis records of one shard and move its position, in one transaction."""
+    def append_from_shard(
+        self, shard_id: str, records: Sequence[dict[str, Any]], *, after: str | None
+    ) -> list[int] | None:
+        """Append Kinesis records of one shard and move its position, in one transaction.
+
+        ``after`` is the shard position the records were read from; if another puller (another
+        consumer's thread or process on this ledger) moved it meanwhile, nothing is appended and
+        ``None`` is returned, so no Kinesis record enters the ledger twice.
+        """
         if not records:
             return []
         seqs: list[int] = []
         with self._write() as db:
+            row = db.execute(
+                "SELECT sequence_number FROM kinesis_shards WHERE shard_id = ?", (shard_id,)
+            ).fetchone()
+            if (row[0] if row else None) != after:
+                return None
             last = self._meta(db, "last_seq")
             rows = []
             for item in records:
@@ -281,7 +293,12 @@ class KinesisStream:
                     ShardIterator=iterator, Limit=max(1, min(GET_MAX_RECORDS, limit - pulled))
                 )
             records = response.get("Records", [])
-            pulled += len(self.ledger.append_from_shard(shard_id, records))
+            appended = self.ledger.append_from_shard(shard_id, records, after=position)
+            if appended is None:
+                break  # another puller got there first; the next read starts from its position
+            if records:
+                position = records[-1]["SequenceNumber"]
+            pulled += len(appended)
             iterator = response.get("NextShardIterator")
             if not records and not response.get("MillisBehindLatest"):
                 break  # caught up with this shard

@@ -4,7 +4,8 @@ Typed dicts validated by a pydantic ``TypeAdapter`` keep the validation in pydan
 core without building an object per nested value, which makes them several times faster than
 ``BaseModel`` trees on the ingestion hot path; the validated value is a plain dict in the Punk API
 shape. Numbers the dataset leaves empty are optional (``None``); unknown extra fields are ignored so
-that newer DIY Dog editions still validate; strings and lists are bounded. ``validate_beer`` turns a
+that newer DIY Dog editions still validate; strings and lists are bounded; types are strict (a
+number given as a string is an error, not coerced). ``validate_beer`` turns a
 failure into a ``SchemaError`` whose message names the field path (``ingredients.hops.2.amount.value``).
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, NotRequired
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
 from punkml.errors import SchemaError
@@ -20,8 +21,11 @@ from punkml.errors import SchemaError
 ShortText = Annotated[str, Field(max_length=500)]
 LongText = Annotated[str, Field(max_length=20_000)]
 Number = float | None
+# Strict: a string where a number belongs ("4.5") is a wrong type, not something to coerce.
+_STRICT = ConfigDict(strict=True, extra="ignore")
 
 
+@with_config(_STRICT)
 class Quantity(TypedDict):
     """A value with its unit, as the API writes volumes and ingredient amounts."""
 
@@ -29,26 +33,31 @@ class Quantity(TypedDict):
     unit: Annotated[str, Field(max_length=64)]
 
 
+@with_config(_STRICT)
 class MashStep(TypedDict):
     temp: Quantity
     duration: NotRequired[Number]
 
 
+@with_config(_STRICT)
 class Fermentation(TypedDict):
     temp: Quantity
 
 
+@with_config(_STRICT)
 class Method(TypedDict):
     mash_temp: NotRequired[Annotated[list[MashStep], Field(max_length=100)]]
     fermentation: NotRequired[Fermentation | None]
     twist: NotRequired[LongText | None]
 
 
+@with_config(_STRICT)
 class Malt(TypedDict):
     name: ShortText
     amount: Quantity
 
 
+@with_config(_STRICT)
 class Hop(TypedDict):
     name: ShortText
     amount: Quantity
@@ -56,12 +65,14 @@ class Hop(TypedDict):
     attribute: NotRequired[Annotated[str, Field(max_length=200)]]
 
 
+@with_config(_STRICT)
 class Ingredients(TypedDict):
     malt: NotRequired[Annotated[list[Malt], Field(max_length=200)]]
     hops: NotRequired[Annotated[list[Hop], Field(max_length=200)]]
     yeast: NotRequired[ShortText | None]
 
 
+@with_config(_STRICT)
 class Beer(TypedDict):
     """One beer in the Punk API v2 shape."""
 

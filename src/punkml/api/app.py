@@ -25,7 +25,7 @@ from punkml.api.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW_SECONDS, RateLimi
 from punkml.api.responses import JSON_CONTENT_TYPE, endpoint_not_found
 from punkml.api.static import add_web_routes
 from punkml.api.store import DEFAULT_CACHE_BYTES, BeerStore
-from punkml.config import Settings, cache_dir
+from punkml.config import Settings
 
 
 def _routers() -> list[APIRouter]:
@@ -34,7 +34,9 @@ def _routers() -> list[APIRouter]:
     Import inside this function so ``punkml --help`` stays fast; routers must import their heavy
     libraries lazily too, or the server's start time grows.
     """
-    return []
+    from punkml.api.ibu import router as ibu_router
+
+    return [ibu_router]
 
 
 def create_app(
@@ -56,9 +58,9 @@ def create_app(
         raise ValueError("rate_limit must be ≥ 0 (0 disables it)")
     settings = Settings.load(home)
     if beers is None:
-        from punkml.source.dataset import dataset_path, load_beers
+        from punkml.source.dataset import load_home_beers
 
-        beers = load_beers(dataset_path(cache_dir(home)))
+        beers = load_home_beers(home)
     store = BeerStore(beers, cache_bytes=cache_bytes)
     fastapi_app = _fastapi_app(settings, store, _routers() if routers is None else routers)
     limiter = RateLimiter(rate_limit, rate_window_seconds) if rate_limit > 0 else None

@@ -38,6 +38,24 @@ def dataset_path(cache: Path | None = None) -> Path:
     return (cache or cache_dir()) / f"{PACKAGE}-{VERSION}" / "data.json"
 
 
+def locate_dataset(home: Path | str | None = None) -> Path:
+    """The ``data.json`` a deployment uses: its own cache if fetched there, else the shared one.
+
+    So ``--home X`` works with a dataset fetched without ``--home`` (and the other way round);
+    when neither exists, the deployment's own path is returned (and named in the error).
+    """
+    own = dataset_path(cache_dir(home))
+    shared = dataset_path(cache_dir())
+    if own.exists() or not shared.exists():
+        return own
+    return shared
+
+
+def load_home_beers(home: Path | str | None = None) -> list[dict[str, Any]]:
+    """The dataset's beers for the deployment at ``home`` (see ``locate_dataset``)."""
+    return load_beers(locate_dataset(home))
+
+
 def tarball_integrity(data: bytes) -> str:
     """npm's integrity string (``sha512-<base64>``) of some bytes."""
     return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode("ascii")

@@ -133,6 +133,7 @@ function showView(name) {
 }
 
 async function route() {
+  if (location.hash && !location.hash.startsWith("#/")) return; // an in-page anchor, not a view
   const { path, params } = parseHash();
   const beerMatch = path.match(/^\/beer\/(\d+)$/);
   if (beerMatch) {
@@ -672,6 +673,11 @@ function init() {
   $("#add-malt").addEventListener("click", () => addRow("malt").querySelector("input").focus());
   $("#add-hop").addEventListener("click", () => addRow("hop").querySelector("input").focus());
   $("#recipe-form").addEventListener("submit", submitRecipe);
+  // The skip link moves focus without touching the hash (the hash names the view).
+  $(".skip-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    $("#main").focus();
+  });
   window.addEventListener("hashchange", route);
   route();
 }

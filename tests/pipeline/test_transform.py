@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow.parquet as pq
 import pytest
 
 from punkml.config import Settings
@@ -124,3 +125,22 @@ def test_sink_partitions_by_ingest_date_and_names_files_by_batch(
         ]
         + [f"dead_letters/ingest_date=2026-01-02/{part}"]
     )
+
+
+def test_worker_processes_write_the_same_rows(beers: list[dict[str, Any]], tmp_path: Path) -> None:
+    records = [_record(seq, orjson.dumps(beer)) for seq, beer in enumerate(beers, start=1)]
+    records[7] = _record(8, b"not a beer")
+    tables = {}
+    for workers in (1, 3):
+        lake = Lake.open(str(tmp_path / f"lake{workers}"), Settings.load(tmp_path))
+        sink = CleanedSink(lake, workers=workers)
+        try:
+            assert sink.write(records) == 4
+        finally:
+            sink.close()
+        tables[workers] = {
+            path.removeprefix(lake.root): pq.read_table(path) for path in lake.files("", ".parquet")
+        }
+    assert tables[1].keys() == tables[3].keys()
+    for path, table in tables[1].items():
+        assert table.equals(tables[3][path]), path

@@ -74,6 +74,15 @@ BufferSecondsOption = Annotated[
         help="Flush a delivery batch once its oldest record has waited this long.",
     ),
 ]
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=1,
+        max=64,
+        help="Processes that validate and clean each cleaned batch (CPU-bound; up to one per core).",
+    ),
+]
 DEFAULT_SOURCE = "http://127.0.0.1:8000/v2"
 DEFAULT_BUFFER_BYTES = 1024 * 1024
 DEFAULT_BUFFER_SECONDS = 60.0
@@ -176,6 +185,7 @@ def ingest_run(
     lake: LakeOption = None,
     buffer_bytes: BufferBytesOption = DEFAULT_BUFFER_BYTES,
     buffer_seconds: BufferSecondsOption = DEFAULT_BUFFER_SECONDS,
+    workers: WorkersOption = 1,
     home: HomeOption = None,
 ) -> None:
     """Collect on a schedule (default every 5 minutes) and deliver, until SIGINT or SIGTERM.
@@ -189,7 +199,7 @@ def ingest_run(
 
     settings = _settings(home)
     schedule = Schedule.from_options(every, cron)
-    config = _delivery_config(buffer_bytes, buffer_seconds)
+    config = _delivery_config(buffer_bytes, buffer_seconds, workers)
     _setup_logging()
     stop = _stop_on_signals()
     logging.getLogger("punkml").info("collecting %s from %s", schedule.describe(), source)
@@ -226,6 +236,7 @@ def deliver(
     lake: LakeOption = None,
     buffer_bytes: BufferBytesOption = DEFAULT_BUFFER_BYTES,
     buffer_seconds: BufferSecondsOption = DEFAULT_BUFFER_SECONDS,
+    workers: WorkersOption = 1,
     catalog_uri: CatalogOption = None,
     home: HomeOption = None,
 ) -> None:
@@ -239,7 +250,7 @@ def deliver(
     from punkml.pipeline.runner import consumer_names, start_deliveries
 
     settings = _settings(home)
-    config = _delivery_config(buffer_bytes, buffer_seconds)
+    config = _delivery_config(buffer_bytes, buffer_seconds, workers)
     stop = _stop_on_signals()
     if not until_idle:
         _setup_logging()
@@ -327,13 +338,14 @@ def open_stream_closing(uri: str | None, settings: Settings) -> Any:
     return closing(open_stream(uri, settings))
 
 
-def _delivery_config(buffer_bytes: int, buffer_seconds: float) -> DeliveryConfig:
+def _delivery_config(buffer_bytes: int, buffer_seconds: float, workers: int) -> DeliveryConfig:
     from punkml.pipeline.delivery import DeliveryConfig
 
     return DeliveryConfig(
         buffer_bytes=buffer_bytes,
         buffer_seconds=buffer_seconds,
         poll_seconds=min(1.0, buffer_seconds),
+        transform_workers=workers,
     )
 
 

@@ -59,6 +59,8 @@ class DeliveryConfig:
     """Wait between reads when the stream has nothing new."""
     lease_seconds: float = 30.0
     """Lease time to live; renewed every third of it while delivering."""
+    transform_workers: int = 1
+    """Processes that validate and clean a batch of the ``cleaned`` consumer (1: in process)."""
 
     def __post_init__(self) -> None:
         if self.buffer_bytes < 1:
@@ -67,6 +69,8 @@ class DeliveryConfig:
             raise ConfigError("buffer interval, poll interval and lease time must be > 0 seconds")
         if self.page_records < 1:
             raise ConfigError("page size must be at least 1 record")
+        if not 1 <= self.transform_workers <= 64:
+            raise ConfigError("transform workers must be between 1 and 64")
 
 
 @dataclass

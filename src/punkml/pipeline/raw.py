@@ -12,6 +12,7 @@ import base64
 import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import orjson
@@ -42,18 +43,25 @@ def raw_schema() -> pa.Schema:
     )
 
 
+@lru_cache(maxsize=4096)
+def _arrival_texts(arrived_at_ms: int) -> tuple[str, str]:
+    # Cached: the records of one put share their arrival time, so this runs once per put.
+    arrived = datetime.fromtimestamp(arrived_at_ms / 1000, tz=UTC)
+    iso = arrived.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return arrived.strftime("%Y/%m/%d/%H"), iso
+
+
 def arrival_hour(arrived_at_ms: int) -> str:
     """``YYYY/MM/DD/HH`` (UTC) of an arrival time in milliseconds."""
-    return datetime.fromtimestamp(arrived_at_ms / 1000, tz=UTC).strftime("%Y/%m/%d/%H")
+    return _arrival_texts(arrived_at_ms)[0]
 
 
 def raw_line(record: Record) -> bytes:
     """One JSON line (with its newline) for ``record``."""
-    arrived = datetime.fromtimestamp(record.arrived_at_ms / 1000, tz=UTC)
     line: dict[str, object] = {
         "seq": record.seq,
         "partition_key": record.partition_key,
-        "arrived_at": arrived.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "arrived_at": _arrival_texts(record.arrived_at_ms)[1],
     }
     try:
         line["payload"] = record.data.decode("utf-8")

@@ -36,10 +36,11 @@ def consumer_names(choice: str) -> tuple[str, ...]:
     return (choice,)
 
 
-def make_sink(consumer: str, lake: Lake) -> Sink:
+def make_sink(consumer: str, lake: Lake, config: DeliveryConfig | None = None) -> Sink:
     """The sink that writes ``consumer``'s batches into ``lake``."""
-    sinks: dict[str, Callable[[Lake], Sink]] = {"raw": RawSink, "cleaned": CleanedSink}
-    return sinks[consumer](lake)
+    if consumer == "cleaned":
+        return CleanedSink(lake, workers=(config or DeliveryConfig()).transform_workers)
+    return RawSink(lake)
 
 
 @dataclass
@@ -84,8 +85,8 @@ def start_deliveries(
 
     def deliver(consumer: str) -> None:
         stream = open_stream(stream_uri, settings)
+        sink = make_sink(consumer, lake, config)
         try:
-            sink = make_sink(consumer, lake)
             deliverer = Deliverer(stream, sink, config, stop=stop, drain=drain)
             running.stats.append(deliverer.run(until_idle=until_idle))
         except BaseException as exc:
@@ -93,6 +94,9 @@ def start_deliveries(
             running.errors.append(exc)
             stop.set()
         finally:
+            close = getattr(sink, "close", None)
+            if callable(close):
+                close()
             stream.close()
 
     for consumer in consumers:

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
 from punkml.errors import SchemaError
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
 MAX_BEER_BYTES = 256 * 1024
 """Largest record accepted as one beer (bytes); real beers are 1-6 KiB."""
 PARQUET_SUFFIX = ".parquet"
+MIN_RECORDS_PER_WORKER = 50
+"""Smaller batches are cleaned in process: shipping them to workers would cost more."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -49,7 +54,14 @@ def dead_letters_schema() -> pa.Schema:
 
 def arrival_time(record: Record) -> datetime:
     """The record's arrival time on the stream as an aware UTC datetime (millisecond precision)."""
-    return _EPOCH + timedelta(milliseconds=record.arrived_at_ms)
+    return _arrival(record.arrived_at_ms)[0]
+
+
+@lru_cache(maxsize=4096)
+def _arrival(arrived_at_ms: int) -> tuple[datetime, str]:
+    # Cached: the records of one put share their arrival time.
+    moment = _EPOCH + timedelta(milliseconds=arrived_at_ms)
+    return moment, moment.strftime("%Y-%m-%d")
 
 
 @dataclass(frozen=True)
@@ -130,16 +142,23 @@ def transform_records(records: Sequence[Record]) -> TransformedBatch:
 
 def ingest_date(record: Record) -> str:
     """``YYYY-MM-DD`` (UTC) of the record's arrival: the Hive partition of its rows."""
-    return arrival_time(record).strftime("%Y-%m-%d")
+    return _arrival(record.arrived_at_ms)[1]
 
 
 class CleanedSink:
-    """Writes each batch of the ``cleaned`` consumer as Parquet, Hive-partitioned by ingest date."""
+    """Writes each batch of the ``cleaned`` consumer as Parquet, Hive-partitioned by ingest date.
+
+    With ``workers`` > 1 the validation and cleaning of a batch is split over that many worker
+    processes (CPU-bound Python: threads would not help); the chunks' tables are concatenated in
+    stream order, so the rows are the same as with one process.
+    """
 
     consumer = "cleaned"
 
-    def __init__(self, lake: Lake) -> None:
+    def __init__(self, lake: Lake, *, workers: int = 1) -> None:
         self.lake = lake
+        self.workers = max(1, workers)
+        self._pool: ProcessPoolExecutor | None = None
 
     def write(self, records: Sequence[Record]) -> int:
         """Write the batch's tables and dead letters (replacing any earlier copy); count files."""
@@ -151,7 +170,7 @@ class CleanedSink:
             by_date.setdefault(ingest_date(record), []).append(record)
         files = 0
         for date, group in by_date.items():
-            out = transform_records(group)
+            out = self._transform(group)
             targets = {
                 f"{CLEANED_DIR}/{table}/ingest_date={date}/{name}": rows
                 for table, rows in out.tables.items()
@@ -162,3 +181,31 @@ class CleanedSink:
                     self.lake.write_parquet(relative, table)
                     files += 1
         return files
+
+    def close(self) -> None:
+        """Stop the worker processes, if any."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _transform(self, records: list[Record]) -> TransformedBatch:
+        if self.workers == 1 or len(records) < self.workers * MIN_RECORDS_PER_WORKER:
+            return transform_records(records)
+        if self._pool is None:
+            # spawn, not fork: the delivering process has threads and an open SQLite connection.
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        size = -(-len(records) // self.workers)
+        chunks = [records[start : start + size] for start in range(0, len(records), size)]
+        return concat_batches(list(self._pool.map(transform_records, chunks)))
+
+
+def concat_batches(parts: Sequence[TransformedBatch]) -> TransformedBatch:
+    """The batches' tables one after the other (in the given order), each as one chunk."""
+    import pyarrow as pa
+
+    tables = {
+        name: pa.concat_tables([part.tables[name] for part in parts]).combine_chunks()
+        for name in parts[0].tables
+    }
+    dead = pa.concat_tables([part.dead_letters for part in parts]).combine_chunks()
+    return TransformedBatch(tables=tables, dead_letters=dead)

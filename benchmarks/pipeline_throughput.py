@@ -9,6 +9,7 @@ Prints records/s for put, raw, cleaned and end to end, and each process's peak R
 least 20,000 records/s end to end on 2 cores, memory flat as N grows.
 
     .venv/bin/python benchmarks/pipeline_throughput.py [--n 200000] [--mode streaming|staged]
+        [--workers 1] [--buffer-bytes 1048576]
 """
 
 from __future__ import annotations
@@ -76,15 +77,21 @@ def put_records(home: Path, count: int) -> Stage:
     return Stage("put", seconds, _cpu_seconds() - cpu, rss)
 
 
-def start_deliveries(home: Path, buffer_bytes: int, *, until_idle: bool) -> dict[str, Any]:
+def start_deliveries(
+    home: Path, buffer_bytes: int, workers: int, *, until_idle: bool
+) -> dict[str, Any]:
     """Both consumers as separate ``punkml deliver`` processes (independent consumers)."""
     env = {**os.environ, "PUNKML_HOME": str(home)}
     command = [sys.executable, "-m", "punkml", "deliver", "--buffer-bytes", str(buffer_bytes)]
+    command += ["--workers", str(workers)]
     # Streaming: a short interval so the last partial batch is not held for a minute.
     command += ["--until-idle"] if until_idle else ["--buffer-seconds", "1"]
     return {
         consumer: subprocess.Popen(
-            [*command, "--consumer", consumer], env=env, stdout=subprocess.DEVNULL
+            [*command, "--consumer", consumer],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for consumer in ("raw", "cleaned")
     }
@@ -123,20 +130,25 @@ def wait_checkpoints(home: Path, count: int, timeout: float = 3600) -> None:
         stream.close()
 
 
-def run_staged(home: Path, n: int, buffer_bytes: int) -> tuple[Stage, list[Stage], float]:
+def run_staged(
+    home: Path, n: int, buffer_bytes: int, workers: int
+) -> tuple[Stage, list[Stage], float]:
     """Put everything, then both deliveries until idle; end-to-end wall seconds."""
     put = put_records(home, n)
     started = time.perf_counter()
-    deliveries = wait_deliveries(start_deliveries(home, buffer_bytes, until_idle=True), started)
+    processes = start_deliveries(home, buffer_bytes, workers, until_idle=True)
+    deliveries = wait_deliveries(processes, started)
     return put, deliveries, put.seconds + max(stage.seconds for stage in deliveries)
 
 
-def run_streaming(home: Path, n: int, buffer_bytes: int) -> tuple[Stage, list[Stage], float]:
+def run_streaming(
+    home: Path, n: int, buffer_bytes: int, workers: int
+) -> tuple[Stage, list[Stage], float]:
     """Deliveries running while the records are put; end to end = first put → all delivered."""
     from punkml.config import Settings
 
     Settings.load(home).ensure()
-    processes = start_deliveries(home, buffer_bytes, until_idle=False)
+    processes = start_deliveries(home, buffer_bytes, workers, until_idle=False)
     time.sleep(2)  # let them start (imports) so their start-up is not counted as delivery time
     started = time.perf_counter()
     put = put_records(home, n)
@@ -181,19 +193,23 @@ def main() -> None:
         default="streaming",
         help="streaming: put while delivering (default); staged: put all, then deliver",
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="cleaned-delivery worker processes (default 1)"
+    )
     parser.add_argument("--keep", type=Path, help="use and keep this home instead of a temp dir")
     args = parser.parse_args()
     n = args.n
     with tempfile.TemporaryDirectory(prefix="punkml-bench-") as scratch:
         home = args.keep or Path(scratch) / "home"
         runner = run_streaming if args.mode == "streaming" else run_staged
-        put, deliveries, delivered_seconds = runner(home, n, args.buffer_bytes)
+        put, deliveries, delivered_seconds = runner(home, n, args.buffer_bytes, args.workers)
         query = query_catalog(home, n)
         lake_mib = sum(f.stat().st_size for f in (home / "lake").rglob("*") if f.is_file()) / 2**20
     total = delivered_seconds + query.seconds
     cpu_total = put.cpu_seconds + sum(stage.cpu_seconds for stage in deliveries) + query.cpu_seconds
     print(
         f"pipeline throughput ({args.mode}): N={n:,} records, buffer {args.buffer_bytes:,} bytes,"
+        f" {args.workers} cleaning worker(s),"
         f" {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
     print("  stage      records/s (wall)   records per CPU-second   peak RSS")

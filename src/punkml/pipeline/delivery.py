@@ -134,6 +134,7 @@ class Deliverer:
 
     def _wait_for_lease(self) -> Lease | None:
         started = time.monotonic()
+        told = False
         while not self.stop.is_set():
             lease = self.stream.acquire_lease(
                 self.sink.consumer, self.holder, self.config.lease_seconds
@@ -142,6 +143,10 @@ class Deliverer:
                 self._renewed_at = time.monotonic()
                 self.stats.waited_for_lease_seconds = time.monotonic() - started
                 return lease
+            if not told:
+                holder = self.stream.consumer(self.sink.consumer).lease_holder
+                log.info("%s: waiting for the lease held by %s", self.sink.consumer, holder)
+                told = True
             self.stop.wait(min(self.config.poll_seconds, self.config.lease_seconds / 3))
         return None
 

@@ -79,7 +79,7 @@ class RecipeTables:
         """From Arrow tables named ``beers``, ``hop_additions`` and ``malts``."""
         try:
             frames = [
-                tables[name].select(list(columns)).to_pandas()
+                _to_pandas(tables[name], columns)
                 for name, columns in (
                     ("beers", BEER_COLUMNS),
                     ("hop_additions", HOP_COLUMNS),
@@ -114,6 +114,21 @@ class RecipeTables:
         for frame in (self.beers, self.hop_additions, self.malts):
             digest.update(frame.to_csv(index=False, float_format="%.6g").encode("utf-8"))
         return digest.hexdigest()
+
+
+SMALL_TABLE_ROWS = 256
+
+
+def _to_pandas(table: pa.Table, columns: tuple[str, ...]) -> pd.DataFrame:
+    """The ``columns`` of ``table`` as a pandas frame (small tables via Python lists: for one
+    recipe this is several times faster than Arrow's converter, which matters for the API)."""
+    import pandas as pd
+
+    if table.num_rows <= SMALL_TABLE_ROWS:
+        return pd.DataFrame(
+            {name: table.column(name).to_pylist() for name in columns}, columns=list(columns)
+        )
+    return table.select(list(columns)).to_pandas()
 
 
 def tables_from_beers(beers: Iterable[dict[str, Any]]) -> RecipeTables:

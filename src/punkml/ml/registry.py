@@ -43,6 +43,7 @@ TRUSTED_TYPES = (
     "xgboost.core.Booster",
     "numpy.dtype",
     "builtins.tuple",
+    "sklearn.tree._tree.Tree",
 )
 
 

@@ -341,11 +341,16 @@ def test_bad_dates(param: str, value: str) -> None:
 
 
 @pytest.mark.parametrize("param", q.TEXT_FILTERS)
-@pytest.mark.parametrize("value", ["", " ", "\t"])
-def test_empty_text(param: str, value: str) -> None:
-    assert errors_of(**{param: value}) == [
-        {"location": "query", "param": param, "msg": q.MSG_TEXT, "value": value}
+def test_empty_text(param: str) -> None:
+    assert errors_of(**{param: ""}) == [
+        {"location": "query", "param": param, "msg": q.MSG_TEXT, "value": ""}
     ]
+
+
+def test_white_space_is_a_value(beers: list[dict[str, Any]]) -> None:
+    # express-validator's notEmpty only checks the length: " " looks for a space in the name.
+    assert run(beers, beer_name=" ") == [b["id"] for b in beers if " " in b["name"]]
+    assert run(beers, food="_") == run(beers, food=" ")
 
 
 def test_every_bad_parameter_is_reported_in_the_original_order() -> None:

@@ -133,7 +133,8 @@ def _is_float(value: str, low: float) -> bool:
 
 
 def _is_not_empty(value: str) -> bool:
-    return value.strip() != ""
+    # express-validator's notEmpty is a length check: white space is a value.
+    return value != ""
 
 
 def _page_number(value: str) -> int:

@@ -175,9 +175,7 @@ def held_out_predictions(
     settings: Settings, data: ReportData, model_type: str, version: str
 ) -> HeldOut:
     """Seed-protocol test predictions of a model of ``model_type`` (cached per version + data)."""
-    from punkml.ml.data import RecipeTables
-
-    tables = RecipeTables(beers=data.beers, hop_additions=data.hop_additions, malts=data.malts)
+    tables = recipe_tables(data)
     cache = _cache_path(settings, version, tables.fingerprint())
     cached = _read_cache(cache)
     if cached is not None:
@@ -185,6 +183,18 @@ def held_out_predictions(
     held_out = compute_held_out(tables, model_type)
     _write_cache(cache, held_out)
     return held_out
+
+
+def recipe_tables(data: ReportData) -> RecipeTables:
+    """The model's view of the report's tables: only its input columns, so the fingerprint
+    depends on the recipes, not on when they were ingested."""
+    from punkml.ml.data import BEER_COLUMNS, HOP_COLUMNS, MALT_COLUMNS, RecipeTables
+
+    return RecipeTables(
+        beers=data.beers[list(BEER_COLUMNS)].reset_index(drop=True),
+        hop_additions=data.hop_additions[list(HOP_COLUMNS)].reset_index(drop=True),
+        malts=data.malts[list(MALT_COLUMNS)].reset_index(drop=True),
+    )
 
 
 def compute_held_out(tables: RecipeTables, model_type: str) -> HeldOut:

@@ -55,6 +55,7 @@ CORRELATION_COLUMNS = (
     ("hop_load", "Hop load"),
 )
 _XML_PROLOGUE = re.compile(r"^.*?(?=<svg)", re.DOTALL)
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
 # ``id="x"`` attributes and the references to them: ``href="#x"``, ``url(#x)``.
 _ID_ATTRIBUTE = re.compile(r'(\sid=)"([^"]+)"')
 _ID_HREF = re.compile(r'(\s(?:xlink:)?href=)"#([^"]+)"')
@@ -89,6 +90,7 @@ def to_svg(figure: Figure, prefix: str = "") -> str:
         metadata={"Date": None, "Creator": None},
     )
     svg = _XML_PROLOGUE.sub("", buffer.getvalue(), count=1).strip()
+    svg = _METADATA.sub("", svg, count=1)  # RDF boilerplate: bytes and external namespaces
     if prefix:
         svg = _ID_ATTRIBUTE.sub(lambda m: f'{m.group(1)}"{prefix}-{m.group(2)}"', svg)
         svg = _ID_HREF.sub(lambda m: f'{m.group(1)}"#{prefix}-{m.group(2)}"', svg)

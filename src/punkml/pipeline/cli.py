@@ -122,18 +122,9 @@ def ingest_once(
     source: SourceOption = DEFAULT_SOURCE, stream: StreamOption = None, home: HomeOption = None
 ) -> None:
     """Fetch one random beer from the source and put it on the stream."""
-    from punkml.pipeline.collector import collect_random, record_outcome
-    from punkml.source.client import PunkClient
+    from punkml.pipeline.runner import ingest_once as collect_one
 
-    settings = _settings(home)
-    with open_stream_closing(stream, settings) as log_stream:
-        try:
-            with PunkClient(source) as client:
-                seq = collect_random(client, log_stream)
-        except Exception as exc:
-            record_outcome(settings, error=exc)
-            raise
-        record_outcome(settings, records=1)
+    seq = collect_one(_settings(home), source, stream_uri=stream)
     typer.echo(f"put 1 beer on the stream as record {seq}")
 
 
@@ -144,14 +135,9 @@ def ingest_backfill(
     """Put every beer of every page of the source on the stream."""
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from punkml.pipeline.collector import collect_all, record_outcome
-    from punkml.source.client import PunkClient
+    from punkml.pipeline.runner import backfill
 
-    settings = _settings(home)
-    with (
-        open_stream_closing(stream, settings) as log_stream,
-        Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as progress,
-    ):
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as progress:
         task = progress.add_task("backfill: 0 beers put", total=None)
         done = 0
 
@@ -160,13 +146,7 @@ def ingest_backfill(
             done += count
             progress.update(task, description=f"backfill: {done} beers put")
 
-        try:
-            with PunkClient(source) as client:
-                total = collect_all(client, log_stream, on_put=advance)
-        except Exception as exc:
-            record_outcome(settings, records=done, error=exc)
-            raise
-        record_outcome(settings, records=total)
+        total = backfill(_settings(home), source, stream_uri=stream, on_put=advance)
     typer.echo(f"put {total} beers on the stream")
 
 
@@ -327,15 +307,6 @@ def _settings(home: Any) -> Settings:
     from punkml.config import Settings
 
     return Settings.load(home).ensure()
-
-
-def open_stream_closing(uri: str | None, settings: Settings) -> Any:
-    """The stream as a context manager that closes it."""
-    from contextlib import closing
-
-    from punkml.pipeline.stream import open_stream
-
-    return closing(open_stream(uri, settings))
 
 
 def _delivery_config(buffer_bytes: int, buffer_seconds: float, workers: int) -> DeliveryConfig:

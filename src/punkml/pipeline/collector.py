@@ -142,6 +142,7 @@ def record_outcome(
         state.succeeded(records)
     else:
         state.failed(error)
+        state.records_put_total += records  # a backfill may fail after putting some pages
     state.save(settings)
 
 

@@ -6,10 +6,11 @@ SIGINT/SIGTERM, after which each flushes its buffer, checkpoints and returns.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from punkml.config import Settings
@@ -127,22 +128,70 @@ def deliver_until_idle(
     return running.join()
 
 
-def backfill(settings: Settings, source_url: str, *, stream_uri: str | None = None) -> int:
-    """Put every beer of the Punk API at ``source_url`` on the stream; return how many."""
+def backfill(
+    settings: Settings,
+    source_url: str,
+    *,
+    stream_uri: str | None = None,
+    on_put: Callable[[int], None] | None = None,
+) -> int:
+    """Put every beer of the Punk API at ``source_url`` on the stream; return how many.
+
+    The outcome is recorded for ``punkml status``; ``on_put(count)`` follows the progress.
+    """
     from punkml.pipeline.collector import collect_all
+
+    with _recorded_collection(settings) as tally:
+
+        def count(records: int) -> None:
+            tally.records += records
+            if on_put is not None:
+                on_put(records)
+
+        return _with_source(
+            settings, source_url, stream_uri, lambda c, s: collect_all(c, s, on_put=count)
+        )
+
+
+def ingest_once(settings: Settings, source_url: str, *, stream_uri: str | None = None) -> int:
+    """Put one random beer of the Punk API at ``source_url`` on the stream; return its seq."""
+    with _recorded_collection(settings) as tally:
+        seq = _with_source(settings, source_url, stream_uri, collect_random)
+        tally.records = 1
+        return seq
+
+
+@dataclass
+class _Tally:
+    records: int = 0
+
+
+@contextlib.contextmanager
+def _recorded_collection(settings: Settings) -> Iterator[_Tally]:
+    """Record the collection's outcome (records put, and the error if any) for ``punkml status``."""
+    tally = _Tally()
+    try:
+        yield tally
+    except BaseException as exc:
+        record_outcome(settings, records=tally.records, error=exc)
+        raise
+    record_outcome(settings, records=tally.records)
+
+
+def _with_source(
+    settings: Settings,
+    source_url: str,
+    stream_uri: str | None,
+    collect: Callable[[BeerSource, Stream], int],
+) -> int:
     from punkml.source.client import PunkClient
 
     stream = open_stream(stream_uri, settings)
     try:
         with PunkClient(source_url) as client:
-            total = collect_all(client, stream)
-    except BaseException as exc:
-        record_outcome(settings, error=exc)
-        raise
+            return collect(client, stream)
     finally:
         stream.close()
-    record_outcome(settings, records=total)
-    return total
 
 
 @dataclass

@@ -399,3 +399,11 @@ def test_oddly_shaped_beers_do_not_crash_the_filters() -> None:
     assert run(beers, hops="citra") == [3]
     assert run(beers, beer_name="hop", malt="x", yeast="y", food="z") == []
     assert run(beers, brewed_after="01-2000") == []
+
+
+def test_dates_read_digits_and_word_boundaries_as_javascript_does(
+    beers: list[dict[str, Any]],
+) -> None:
+    # "é" is not a word character for JavaScript's \b, nor Arabic-Indic digits for its \d.
+    assert run(beers, brewed_before="01-2010é") == run(beers, brewed_before="01-2010")
+    assert errors_of(brewed_before="01-\u0662\u0660\u0661\u0660")[0]["param"] == "brewed_before"

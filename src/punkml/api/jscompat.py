@@ -27,8 +27,8 @@ _JS_RADIX_DIGITS = {
 
 # moment.js lenient parsing: each format token takes the FIRST match of its pattern anywhere in
 # the rest of the input (not anchored), literal separators likewise.
-_MOMENT_MONTH = re.compile(r"\d\d?")
-_MOMENT_YEAR = re.compile(r"\d{1,4}")
+_MOMENT_MONTH = re.compile(r"\d\d?", re.ASCII)
+_MOMENT_YEAR = re.compile(r"\d{1,4}", re.ASCII)
 
 
 def js_number(text: str) -> float:

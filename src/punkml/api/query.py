@@ -1,7 +1,7 @@
 """The Punk API v2 ``/beers`` query: validation, filters and pagination as pure functions.
 
 Everything here reproduces the original server (``punkapi-server`` with ``punkapi-lib``, Node/
-Express, express-validator 2) decision by decision; ``docs/api.md`` lists each rule and the few
+Express, express-validator's legacy schema checks) decision by decision; ``docs/api.md`` lists each rule and the few
 deliberate deviations (regex-like characters are literal here, where the original crashed).
 No HTTP in this module: the server, the tests and the benchmark all call these functions.
 """
@@ -36,11 +36,12 @@ NUMERIC_FILTERS = ("abv_gt", "abv_lt", "ibu_gt", "ibu_lt", "ebc_gt", "ebc_lt")
 DATE_FILTERS = ("brewed_before", "brewed_after")
 TEXT_FILTERS = ("beer_name", "hops", "malt", "yeast", "food")
 
-# validator.js (v6) patterns used by express-validator's isInt / isFloat.
+# validator.js patterns behind express-validator's isInt / isFloat (validator 8-10).
 _INT = re.compile(r"[-+]?[0-9]+")
 _FLOAT = re.compile(r"[-+]?[0-9]*(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?")
-# The original's date check: NOT anchored, and [1-9] means month 10 never passes.
-_DATE = re.compile(r"[0-1][1-9]-\d{4}\b")
+# The original's date check: NOT anchored, and [1-9] means month 10 never passes. ASCII: \d and
+# \b as JavaScript reads them.
+_DATE = re.compile(r"[0-1][1-9]-\d{4}\b", re.ASCII)
 
 
 @dataclass(frozen=True)

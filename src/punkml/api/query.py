@@ -116,7 +116,7 @@ def _decode(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Validation (express-validator 2 semantics: "optional" skips only ABSENT parameters, so an empty
+# Validation (express-validator semantics: "optional" skips only ABSENT parameters, so an empty
 # value is validated and rejected; one error per bad parameter, in the schema's order).
 
 

@@ -1,0 +1,70 @@
+"""The model part of the report: scores read from the registry's metrics, permutation importances."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from punkml.report.model import registry_scores, scores_from_metrics
+
+SEED = {"model_type": "recipe", "mae": 11.5, "coverage": 0.9, "mean_interval_width": 40.0}
+CV = {"model_type": "recipe", "folds": 25, "mae_mean": 12.0, "mae_sd": 1.5, "coverage_mean": 0.89}
+
+
+def test_scores_are_read_from_single_results_lists_and_mappings() -> None:
+    single = scores_from_metrics({"seed": SEED, "cv": CV}, "v1")
+    assert [(r.protocol.split()[0], r.mae, r.mae_sd, r.coverage) for r in single] == [
+        ("seed", 11.5, None, 0.9),
+        ("repeated", 12.0, 1.5, 0.89),
+    ]
+    listed = scores_from_metrics({"seed": [SEED, {**SEED, "model_type": "baseline"}]}, "v1")
+    assert [r.model_type for r in listed] == ["recipe", "baseline"]
+    mapped = scores_from_metrics({"seed": {"baseline": {"mae": 21.2}}}, "v1")
+    assert mapped[0].model_type == "baseline" and mapped[0].coverage is None
+    assert scores_from_metrics({"seed": "not a result", "cv": [1, 2]}, "v1") == []
+
+
+def _register(models_dir: Path, version: str, model_type: str, metrics: dict[str, object]) -> None:
+    folder = models_dir / version
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"model_type": model_type}))
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+
+
+def test_the_table_keeps_the_newest_scores_of_each_model_and_protocol(tmp_path: Path) -> None:
+    _register(tmp_path, "2026-a-recipe", "recipe", {"seed": {**SEED, "mae": 15.0}})
+    _register(
+        tmp_path,
+        "2026-b-baseline",
+        "baseline",
+        {"seed": {**SEED, "model_type": "baseline", "mae": 21.2}},
+    )
+    _register(tmp_path, "2026-c-recipe", "recipe", {"seed": SEED, "cv": CV})
+    rows = registry_scores(tmp_path)
+    assert [(r.model_type, r.protocol.split()[0], r.mae, r.version) for r in rows] == [
+        ("baseline", "seed", 21.2, "2026-b-baseline"),
+        ("recipe", "seed", 11.5, "2026-c-recipe"),
+        ("recipe", "repeated", 12.0, "2026-c-recipe"),
+    ]
+    assert registry_scores(tmp_path / "missing") == []
+
+
+@pytest.mark.slow
+def test_permutation_importance_ranks_the_feature_the_model_uses_first() -> None:
+    from punkml.ml.data import tables_from_beers
+    from punkml.ml.evaluate import fit_on, labelled, seed_split
+    from punkml.report.model import permutation_importances
+    from punkml.source.dataset import load_beers
+
+    data = labelled(tables_from_beers(load_beers()))
+    train, test = seed_split(len(data))
+    model = fit_on(data, "baseline", train)
+    held_out = data.take(test)
+    ranked = permutation_importances(model, held_out, held_out.target())
+    assert sorted(name for name, _ in ranked) == sorted(model.feature_names_)
+    values = [value for _, value in ranked]
+    assert values == sorted(values, reverse=True) and values[0] > 0
+    assert np.isfinite(values).all()

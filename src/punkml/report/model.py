@@ -31,6 +31,10 @@ TOP_FEATURES = 15
 PERMUTATION_REPEATS = 3
 PERMUTATION_SEED = 42
 NO_MODEL = "no promoted model: run `punkml train` then `punkml models promote VERSION`"
+TRAIN_WITH_CV = (
+    "train each model with `punkml train --cv` (and `punkml train --model-type baseline --cv`) "
+    "to record its seed and repeated-CV scores"
+)
 
 
 @dataclass
@@ -88,10 +92,7 @@ def load_model_report(settings: Settings, data: ReportData) -> ModelReport:
     report.version, report.manifest = version, manifest
     report.model_type = str(manifest.get("model_type", model.model_type))
     if not report.scores:
-        report.missing.append(
-            "no evaluation scores in the registry: run `punkml evaluate --protocol seed` "
-            "and `punkml evaluate --protocol cv`"
-        )
+        report.missing.append(f"no evaluation scores in the registry: {TRAIN_WITH_CV}")
     if not data.has_beers:
         report.missing.append("no beers to evaluate the model on")
         return report
@@ -326,12 +327,16 @@ def _scores_section(model: ModelReport) -> h.Section:
         headers = ("model", "protocol", "MAE (IBU)", "coverage", "interval width (IBU)", "version")
         parts.append(h.table(headers, rows, (False, False, True, True, True, False)))
     else:
-        parts.append(
-            h.notice(
-                "No evaluation scores in the registry: run `punkml evaluate --protocol seed` and "
-                "`punkml evaluate --protocol cv`."
-            )
-        )
+        parts.append(h.notice(f"No evaluation scores in the registry: {TRAIN_WITH_CV}."))
+    present = {(r.model_type, r.protocol.split()[0]) for r in model.scores}
+    absent = [
+        f"{model_type} ({'seed split' if protocol == 'seed' else 'repeated CV'})"
+        for model_type in ("baseline", "recipe")
+        for protocol in ("seed", "repeated")
+        if (model_type, protocol) not in present
+    ]
+    if model.scores and absent:
+        parts.append(h.notice(f"Not in the registry yet: {', '.join(absent)}; {TRAIN_WITH_CV}."))
     return h.Section("model", "IBU model: scores", "".join(parts))
 
 

@@ -112,7 +112,8 @@ class Deliverer:
         self._lease: Lease | None = None
         self._renewed_at = 0.0
         self._fault_after = _fault_batches()
-        self._mean_record_bytes = 1.0
+        # Moving mean of record sizes (bytes), to size page reads; 0 until the first page.
+        self._mean_record_bytes = 0.0
 
     def run(self, *, until_idle: bool) -> DeliveryStats:
         """Deliver; return when ``stop`` is set, or when the stream is drained if ``until_idle``
@@ -135,7 +136,7 @@ class Deliverer:
     def _wait_for_lease(self) -> Lease | None:
         started = time.monotonic()
         told = False
-        while not self.stop.is_set():
+        while True:
             lease = self.stream.acquire_lease(
                 self.sink.consumer, self.holder, self.config.lease_seconds
             )
@@ -143,12 +144,13 @@ class Deliverer:
                 self._renewed_at = time.monotonic()
                 self.stats.waited_for_lease_seconds = time.monotonic() - started
                 return lease
+            if self.stop.is_set() or self.drain.is_set():
+                return None  # stopping: the holder delivers what is on the stream
             if not told:
                 holder = self.stream.consumer(self.sink.consumer).lease_holder
                 log.info("%s: waiting for the lease held by %s", self.sink.consumer, holder)
                 told = True
             self.stop.wait(min(self.config.poll_seconds, self.config.lease_seconds / 3))
-        return None
 
     def _deliver(self, *, until_idle: bool) -> None:
         config = self.config
@@ -188,12 +190,17 @@ class Deliverer:
     def _page_limit(self, room_bytes: int) -> int:
         """Records to ask for so that a page about fills ``room_bytes`` (not many more: the
         records past the byte limit would be read and dropped)."""
+        if self._mean_record_bytes == 0:
+            return min(self.config.page_records, 100)
         estimate = room_bytes // max(1, int(self._mean_record_bytes)) + 1
         return max(1, min(self.config.page_records, estimate))
 
     def _note_record_size(self, page: list[Record]) -> None:
         mean = sum(len(record.data) for record in page) / len(page)
-        self._mean_record_bytes = 0.8 * self._mean_record_bytes + 0.2 * mean
+        if self._mean_record_bytes == 0:
+            self._mean_record_bytes = mean
+        else:
+            self._mean_record_bytes = 0.8 * self._mean_record_bytes + 0.2 * mean
 
     def _replay(self, first: int, last: int) -> int:
         """Deliver the pending batch ``first..last`` again, exactly; return the new checkpoint."""

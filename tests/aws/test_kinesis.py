@@ -120,3 +120,35 @@ def test_missing_region_is_a_config_error(
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     with pytest.raises(ConfigError, match="AWS_REGION"):
         open_kinesis("beers", tmp_path)
+
+
+def test_concurrent_pullers_never_duplicate_a_record(aws_env: AwsEnv, tmp_path: Path) -> None:
+    import threading
+
+    name = make_stream(aws_env, shards=2)
+    producer = open_kinesis(name, tmp_path)
+    producer.put([(str(i), str(i).encode()) for i in range(200)])
+    pullers = [open_kinesis(name, tmp_path) for _ in range(3)]  # one ledger, three handles
+
+    def pull(stream: KinesisStream) -> None:
+        for _ in range(5):
+            stream.pull(limit=40)
+
+    threads = [threading.Thread(target=pull, args=(stream,)) for stream in pullers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    producer.pull()
+    data = [record.data for record in producer.read(0, 1_000)]
+    assert sorted(data) == sorted(str(i).encode() for i in range(200))
+
+
+def test_a_stale_shard_position_appends_nothing(aws_env: AwsEnv, tmp_path: Path) -> None:
+    stream = open_kinesis(make_stream(aws_env), tmp_path)
+    stream.put([("k", b"1")])
+    stream.pull()
+    ((shard, position),) = stream.ledger.shard_positions().items()
+    item = {"SequenceNumber": "999", "PartitionKey": "k", "Data": b"dup"}
+    assert stream.ledger.append_from_shard(shard, [item], after=None) is None
+    assert stream.ledger.append_from_shard(shard, [item], after=position) is not None

@@ -76,3 +76,31 @@ def test_query_parameters_and_errors(settings: Settings) -> None:
             catalog.query("SELECT * FROM no_such_table")
         with pytest.raises(LakeError, match="limit"):
             catalog.query("SELECT 1" + " " * 200_000)
+
+
+def test_persisted_catalog_file_answers_like_the_catalog(
+    settings: Settings, stream: SqliteStream, beers: list[dict[str, Any]]
+) -> None:
+    import duckdb
+
+    with Catalog(settings) as catalog:
+        assert catalog.persist() == settings.catalog_path  # before any file: empty typed views
+    with duckdb.connect(str(settings.catalog_path), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM beers_latest").fetchall() == [(0,)]
+    stream.put([(str(b["id"]), orjson.dumps(b)) for b in beers[:5]] + [("x", b"junk")])
+    _deliver(stream, settings)
+    with Catalog(settings) as catalog:
+        catalog.persist()
+        expected = {
+            view: catalog.query(f"SELECT count(*) AS n FROM {view}").to_pylist()[0]["n"]
+            for view in VIEWS
+        }
+        ids = catalog.query("SELECT id FROM beers_latest ORDER BY id").column("id").to_pylist()
+    assert expected["raw_beers"] == 6 and expected["dead_letters"] == 1
+    with duckdb.connect(str(settings.catalog_path), read_only=True) as con:
+        for view, count in expected.items():
+            assert con.sql(f"SELECT count(*) FROM {view}").fetchall() == [(count,)], view
+        assert [
+            row[0] for row in con.sql("SELECT id FROM beers_latest ORDER BY id").fetchall()
+        ] == ids
+    assert not [p for p in settings.home.iterdir() if p.name.startswith(".")]

@@ -57,4 +57,4 @@ def test_sink_writes_files_atomically_and_replaces_on_rewrite(tmp_path: Path) ->
     assert sink.write(records) == 1
     files = lake.files("raw", ".jsonl.gz")
     assert len(files) == 1
-    assert not [p for p in (tmp_path / "lake").rglob(".tmp-*")]
+    assert not [p for p in (tmp_path / "lake").rglob(".*")]

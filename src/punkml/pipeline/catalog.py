@@ -12,8 +12,11 @@ declared schema, so queries never fail just because nothing was delivered.
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from punkml.config import Settings
@@ -129,6 +132,60 @@ class Catalog:
             out.append(TableStats(name=name, files=len(files), rows=rows))
         return out
 
+    def persist(self, path: Path | None = None) -> Path | None:
+        """Write the views into a DuckDB file (default ``<home>/catalog.duckdb``) for any DuckDB
+        client; local lakes only (returns None otherwise).
+
+        The views read the lake's files by glob, so files delivered later show up without
+        persisting again. The file is written under a temporary name and renamed: concurrent
+        writers never block each other and readers never see half a catalog.
+        """
+        import duckdb
+
+        if not self.lake.is_local:
+            return None
+        target = Path(path or self.settings.catalog_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            con = duckdb.connect(str(tmp))
+            try:
+                self._persist_views(con)
+            finally:
+                con.close()
+            os.replace(tmp, target)
+        except (duckdb.Error, OSError) as exc:
+            raise LakeError(f"cannot write the catalog {target}: {exc}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+            Path(f"{tmp}.wal").unlink(missing_ok=True)
+        return target
+
+    def _persist_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        from punkml.pipeline.cleaned import TABLE_SCHEMAS
+
+        empty = {
+            "raw_beers": raw_schema(),
+            "dead_letters": _with_ingest_date(dead_letters_schema()),
+            "predictions": predictions_schema(),
+            **{table: _with_ingest_date(TABLE_SCHEMAS[table]) for table in CLEANED_TABLES},
+        }
+        for name, (relative, suffix) in _table_locations().items():
+            pattern = _sql_text(f"{self.lake.path(relative)}/**/*{suffix}")
+            if not self.lake.files(relative, suffix):
+                # No files yet: an empty table with the declared columns stands in.
+                con.register("_empty", empty[name].empty_table())
+                con.execute(f"CREATE TABLE _empty_{name} AS SELECT * FROM _empty")
+                con.unregister("_empty")
+                source = f"_empty_{name}"
+            elif suffix == RAW_SUFFIX:
+                columns = "{seq: 'BIGINT', partition_key: 'VARCHAR', arrived_at: 'TIMESTAMPTZ', payload: 'VARCHAR', payload_base64: 'VARCHAR'}"
+                source = f"read_json({pattern}, format = 'newline_delimited', columns = {columns})"
+            else:
+                source = f"read_parquet({pattern}, hive_partitioning = true, union_by_name = true)"
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM {source}")
+        con.execute(BEERS_LATEST_SQL)
+
     def close(self) -> None:
         if self._con is not None:
             self._con.close()
@@ -212,6 +269,11 @@ class Catalog:
             )
         except (OSError, pa.ArrowInvalid) as exc:
             raise LakeError(f"cannot read the raw lake files: {exc}") from exc
+
+
+def _sql_text(text: str) -> str:
+    """``text`` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _with_ingest_date(schema: pa.Schema) -> pa.Schema:

@@ -227,7 +227,7 @@ def deliver(
     one process delivers a consumer at a time (a lease); a second one waits and takes over when the
     first stops or dies.
     """
-    from punkml.pipeline.runner import consumer_names, start_deliveries
+    from punkml.pipeline.runner import consumer_names, persist_catalog, start_deliveries
 
     settings = _settings(home)
     config = _delivery_config(buffer_bytes, buffer_seconds, workers)
@@ -247,7 +247,9 @@ def deliver(
         until_idle=until_idle,
         stop=stop,
     )
-    _echo_deliveries(running.join())
+    stats = running.join()
+    persist_catalog(settings, lake)
+    _echo_deliveries(stats)
 
 
 # -- status and sql ----------------------------------------------------------------------------

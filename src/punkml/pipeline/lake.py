@@ -89,7 +89,8 @@ class Lake:
             if self.is_local:
                 parent = os.path.dirname(target)
                 os.makedirs(parent, exist_ok=True)
-                tmp = os.path.join(parent, f".tmp-{uuid.uuid4().hex}-{os.path.basename(target)}")
+                # Hidden and without the final suffix, so no glob or dataset reader picks it up.
+                tmp = os.path.join(parent, f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
                 try:
                     with open(tmp, "wb") as handle:
                         handle.write(data)

@@ -125,7 +125,20 @@ def deliver_until_idle(
         until_idle=True,
         stop=threading.Event(),
     )
-    return running.join()
+    stats = running.join()
+    persist_catalog(settings, lake_uri)
+    return stats
+
+
+def persist_catalog(settings: Settings, lake_uri: str | None) -> None:
+    """Refresh ``<home>/catalog.duckdb`` (local lakes); a failure is logged, not raised."""
+    from punkml.pipeline.catalog import Catalog
+
+    try:
+        with Catalog(settings, lake_uri) as catalog:
+            catalog.persist()
+    except PunkmlError as exc:
+        log.warning("the DuckDB catalog file was not refreshed: %s", exc)
 
 
 def backfill(
@@ -247,6 +260,7 @@ def run_ingestion(
         drain.set()
         stream.close()
         summary.deliveries = deliveries.join()
+    persist_catalog(settings, lake_uri)
     return summary
 
 

@@ -1,7 +1,8 @@
-"""Running the stages together: deliveries in threads, and the scheduled ingestion service.
+"""Running the stages together: deliveries in threads, the scheduled ingestion service, and the
+one-shot collections (``backfill``, ``ingest_once``) used by the CLI and ``punkml run``.
 
-Each delivery thread opens its own stream connection; they share one ``stop`` event, set on
-SIGINT/SIGTERM, after which each flushes its buffer, checkpoints and returns.
+Each delivery thread opens its own stream connection; they share a ``stop`` event (flush the
+buffer, checkpoint, return) and a ``drain`` event (deliver what is on the stream first).
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ def make_sink(consumer: str, lake: Lake, config: DeliveryConfig | None = None) -
     """The sink that writes ``consumer``'s batches into ``lake``."""
     if consumer == "cleaned":
         return CleanedSink(lake, workers=(config or DeliveryConfig()).transform_workers)
-    return RawSink(lake)
+    if consumer == "raw":
+        return RawSink(lake)
+    raise ConfigError(f"consumer {consumer!r} is unknown; use raw or cleaned")
 
 
 @dataclass
@@ -231,8 +234,9 @@ def run_ingestion(
     """Collect on ``schedule`` and deliver continuously until ``stop`` is set.
 
     Once stopped, collection ends first, then the deliveries drain the stream, flush and
-    checkpoint, so everything collected is in the lake when this returns. A source fault is logged, counted (``punkml status``) and the schedule goes on; a delivery
-    or stream failure stops everything and is raised after the deliveries have flushed.
+    checkpoint, so everything collected is in the lake when this returns. A source fault is
+    logged, counted (``punkml status``) and the schedule goes on; a delivery or stream failure
+    stops everything and is raised after the deliveries have flushed.
     """
     summary = IngestionSummary()
     halt_deliveries, drain = threading.Event(), threading.Event()
@@ -284,8 +288,6 @@ def _collect_once(
         log.warning("collection failed (the schedule goes on): %s", exc)
         record_outcome(settings, error=exc)
         return
-    except PunkmlError:
-        raise
     summary.records_put += 1
     record_outcome(settings, records=1)
     log.info("collected one beer as record %d", seq)

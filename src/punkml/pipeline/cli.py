@@ -170,8 +170,9 @@ def ingest_run(
 ) -> None:
     """Collect on a schedule (default every 5 minutes) and deliver, until SIGINT or SIGTERM.
 
-    On a signal the deliveries flush their buffers and checkpoint, then the command exits 0.
-    Source faults are logged and counted (see punkml status); the schedule keeps going.
+    On a signal, collection stops, the deliveries deliver what is on the stream, flush and
+    checkpoint, then the command exits 0. Source faults are logged and counted (see punkml
+    status); the schedule keeps going.
     """
     from punkml.pipeline.runner import run_ingestion
     from punkml.pipeline.schedule import Schedule

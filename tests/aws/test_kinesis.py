@@ -71,7 +71,6 @@ def test_reopened_stream_pulls_only_new_records(aws_env: AwsEnv, tmp_path: Path)
     first.close()
     second = open_kinesis(name, tmp_path)  # same home: same ledger and shard positions
     second.put([("c", b"3")])
-    second._last_pull = 0.0
     later = second.read(last, 100)
     assert [record.data for record in later] == [b"3"]
     assert second.info().length == 3  # nothing pulled twice
@@ -152,3 +151,13 @@ def test_a_stale_shard_position_appends_nothing(aws_env: AwsEnv, tmp_path: Path)
     item = {"SequenceNumber": "999", "PartitionKey": "k", "Data": b"dup"}
     assert stream.ledger.append_from_shard(shard, [item], after=None) is None
     assert stream.ledger.append_from_shard(shard, [item], after=position) is not None
+
+
+def test_small_pages_read_everything_before_reporting_idle(aws_env: AwsEnv, tmp_path: Path) -> None:
+    stream = open_kinesis(make_stream(aws_env, shards=2), tmp_path)
+    stream.put([(str(i), str(i).encode()) for i in range(1_500)])
+    position, seen = 0, []
+    while page := stream.read(position, 10):  # an empty page must mean "caught up"
+        seen.extend(record.data for record in page)
+        position = page[-1].seq
+    assert sorted(seen) == sorted(str(i).encode() for i in range(1_500))

@@ -44,6 +44,8 @@ GET_MAX_RECORDS = 10_000
 MIN_PULL_INTERVAL_SECONDS = 1.0
 """Kinesis allows 5 GetRecords calls per shard per second; an idle deliverer polls far less."""
 SEQ_PER_MS = 1000
+PULL_MIN_RECORDS = 1000
+"""Records pulled per shard at least, whatever page size the reader asks for."""
 
 _LEDGER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS kinesis_shards (
@@ -243,14 +245,20 @@ class KinesisStream:
     def read(
         self, after: int, limit: int, *, max_bytes: int | None = None, until: int | None = None
     ) -> list[Record]:
-        """Ledger records after ``after``; pulls new records from Kinesis when the ledger is drained."""
+        """Ledger records after ``after``; pulls from Kinesis first when the ledger is drained.
+
+        An empty page means every shard was caught up when pulled: a pull that hit ``limit`` on a
+        shard leaves records in the ledger. Pulls are spaced by ``MIN_PULL_INTERVAL_SECONDS``
+        (waiting if needed) to stay within Kinesis' read limits.
+        """
         page = self.ledger.read(after, limit, max_bytes=max_bytes, until=until)
         if page or until is not None:
             return page
-        if time.monotonic() - self._last_pull >= MIN_PULL_INTERVAL_SECONDS:
-            self.pull(limit)
-            page = self.ledger.read(after, limit, max_bytes=max_bytes)
-        return page
+        wait = MIN_PULL_INTERVAL_SECONDS - (time.monotonic() - self._last_pull)
+        if wait > 0:
+            time.sleep(wait)
+        self.pull(max(limit, PULL_MIN_RECORDS))
+        return self.ledger.read(after, limit, max_bytes=max_bytes)
 
     def pull(self, limit: int = GET_MAX_RECORDS) -> int:
         """Copy up to ``limit`` new records per shard from Kinesis into the ledger; return how many."""

@@ -130,16 +130,11 @@ def evaluate(
     home: HomeOption = None,
 ) -> None:
     """Evaluate the baseline and the recipe model side by side (default data: the pinned dataset)."""
-    from punkml.config import Settings, cache_dir
     from punkml.ml import evaluate as ev
     from punkml.ml.data import tables_from_beers, tables_from_file
-    from punkml.source.dataset import dataset_path, load_beers
+    from punkml.source.dataset import load_home_beers
 
-    settings = Settings.load(home)
-    if beers is not None:
-        tables = tables_from_file(beers)
-    else:
-        tables = tables_from_beers(load_beers(dataset_path(cache_dir(home or settings.home))))
+    tables = tables_from_file(beers) if beers else tables_from_beers(load_home_beers(home))
     status = _progress()
     try:
         if protocol is Protocol.seed:

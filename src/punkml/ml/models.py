@@ -261,7 +261,9 @@ class RecipeRegressor(RegressorMixin, BaseEstimator):
                             min_samples_leaf=2,
                             max_features=0.5,
                             random_state=self.random_state,
-                            n_jobs=XGB_THREADS,
+                            # One thread: a threaded forest sums its trees in a varying order,
+                            # and predictions must be bit-for-bit reproducible.
+                            n_jobs=1,
                         ),
                     ),
                 ]

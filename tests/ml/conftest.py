@@ -1,0 +1,89 @@
+"""Fixtures of the ML tests: the pinned dataset's cleaned tables and models fitted once."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import pytest
+
+from punkml.ml.data import RecipeTables, tables_from_beers
+from punkml.ml.models import IbuModel, make_model, training_mask
+from punkml.source.dataset import load_beers
+
+
+@pytest.fixture(scope="session")
+def dataset_beers() -> list[dict[str, Any]]:
+    """The 325 beers of the pinned dataset (a deep copy per session: tests may not mutate it)."""
+    return copy.deepcopy(load_beers())
+
+
+@pytest.fixture(scope="session")
+def dataset_tables(dataset_beers: list[dict[str, Any]]) -> RecipeTables:
+    return tables_from_beers(dataset_beers)
+
+
+@pytest.fixture(scope="session")
+def fitted_models(dataset_tables: RecipeTables) -> dict[str, IbuModel]:
+    """Both model types fitted on every beer they may train on."""
+    models = {}
+    for model_type in ("baseline", "recipe"):
+        train = dataset_tables.take(np.flatnonzero(training_mask(dataset_tables, model_type)))
+        models[model_type] = make_model(model_type).fit(train, train.target())
+    return models
+
+
+def make_beer(beer_id: int = 1, **overrides: Any) -> dict[str, Any]:
+    """A small valid Punk API v2 beer; ``overrides`` replace top-level fields."""
+    beer: dict[str, Any] = {
+        "id": beer_id,
+        "name": f"Test Beer {beer_id}",
+        "first_brewed": "2017",
+        "abv": 6.0,
+        "ibu": 50.0,
+        "target_fg": 1010.0,
+        "target_og": 1056.0,
+        "ebc": 20.0,
+        "srm": 10.0,
+        "ph": 4.4,
+        "attenuation_level": 82.0,
+        "volume": {"value": 20, "unit": "litres"},
+        "boil_volume": {"value": 25, "unit": "litres"},
+        "method": {"mash_temp": [], "fermentation": None, "twist": None},
+        "ingredients": {
+            "malt": [
+                {"name": "Extra Pale", "amount": {"value": 5.0, "unit": "kilograms"}},
+                {"name": "Crystal 150", "amount": {"value": 0.25, "unit": "kilograms"}},
+            ],
+            "hops": [
+                {
+                    "name": "Magnum",
+                    "amount": {"value": 20, "unit": "grams"},
+                    "add": "60",
+                    "attribute": "Bittering",
+                },
+                {
+                    "name": "Citra",
+                    "amount": {"value": 50, "unit": "grams"},
+                    "add": "WHP",
+                    "attribute": "Aroma",
+                },
+                {
+                    "name": "Mosaic",
+                    "amount": {"value": 100, "unit": "grams"},
+                    "add": "Dry Hop, at Day 8",
+                    "attribute": "Aroma",
+                },
+            ],
+            "yeast": "Wyeast 1056 - American Ale",
+        },
+    }
+    beer.update(overrides)
+    return beer
+
+
+@pytest.fixture
+def beer_factory() -> Any:
+    """``make_beer`` as a fixture: ``beer_factory(7, abv=5.0)``."""
+    return make_beer

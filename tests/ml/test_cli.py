@@ -1,0 +1,141 @@
+"""The ML commands end to end, as subprocesses: evaluate, train, predict, models, catalog."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from punkml.config import Settings
+
+pytestmark = pytest.mark.slow
+
+
+def punkml(*args: str, home: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    from punkml.config import cache_dir
+
+    # The dataset stays where the test session found it; everything else lives in ``home``.
+    env = {**os.environ, "PUNKML_HOME": str(home), "PUNKML_CACHE_DIR": str(cache_dir())}
+    done = subprocess.run(
+        [sys.executable, "-m", "punkml", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture(scope="module")
+def beers_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from punkml.source.dataset import load_beers
+
+    path = tmp_path_factory.mktemp("beers") / "beers.json"
+    path.write_text(json.dumps(load_beers()))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory: pytest.TempPathFactory, beers_file: Path) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    punkml("train", "--beers", str(beers_file), "--model-type", "recipe", home=home)
+    return home
+
+
+def test_seed_protocol_from_the_cli(tmp_path: Path) -> None:
+    done = punkml("evaluate", "--protocol", "seed", "--format", "json", home=tmp_path)
+    results = {r["model_type"]: r for r in json.loads(done.stdout)["results"]}
+    assert results["baseline"]["mae"] == pytest.approx(21.16, abs=0.01)
+    assert results["baseline"]["n_test"] == results["recipe"]["n_test"] == 106
+    assert results["recipe"]["mae"] < 16
+
+
+def test_train_registers_and_promotes_the_first_model(trained_home: Path) -> None:
+    listed = json.loads(punkml("models", "list", "--format", "json", home=trained_home).stdout)
+    assert len(listed) == 1 and listed[0]["promoted"] and listed[0]["model_type"] == "recipe"
+    version_dir = Settings.load(trained_home).models_dir / listed[0]["version"]
+    card = (version_dir / "MODEL_CARD.md").read_text()
+    assert "Seed MAE" in card and "Limits" in card
+
+
+def test_predict_the_325_dataset_beers(trained_home: Path, beers_file: Path) -> None:
+    done = punkml("predict", "--beers", str(beers_file), home=trained_home)
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(rows) == 325
+    assert set(rows[0]) == {"id", "name", "ibu_pred", "ibu_low", "ibu_high", "model_version"}
+    assert all(r["ibu_low"] <= r["ibu_pred"] <= r["ibu_high"] for r in rows)
+    csv_out = punkml("predict", "--beers", str(beers_file), "--format", "csv", home=trained_home)
+    assert len(csv_out.stdout.splitlines()) == 326
+
+
+def test_an_unusable_recipe_names_the_field(trained_home: Path, tmp_path: Path) -> None:
+    from punkml.source.dataset import load_beers
+
+    beer: dict[str, Any] = load_beers()[0]
+    beer["volume"] = {"value": 20, "unit": "furlongs"}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(beer))
+    done = punkml("predict", "--beers", str(path), home=trained_home, check=False)
+    assert done.returncode != 0 and "volume.unit" in done.stderr
+
+
+def test_a_tampered_model_is_refused_by_predict(
+    trained_home: Path, beers_file: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    models = Settings.load(home).models_dir
+    version = (models / "PROMOTED").read_text().strip()
+    model_file = models / version / "model.skops"
+    model_file.write_bytes(model_file.read_bytes() + b"\0")
+    done = punkml("predict", "--beers", str(beers_file), home=home, check=False)
+    assert done.returncode != 0 and "SHA-256" in done.stderr
+    promote = punkml("models", "promote", version, home=home, check=False)
+    assert promote.returncode != 0
+
+
+def write_catalog(home: Path, beers: list[dict[str, Any]]) -> None:
+    """Cleaned tables in the lake, laid out as the delivery writes them."""
+    from punkml.pipeline.cleaned import tables_from_beers
+    from punkml.pipeline.lake import Lake
+
+    lake = Lake.open(None, Settings.load(home))
+    for name, table in tables_from_beers(beers).items():
+        lake.write_parquet(f"cleaned/{name}/ingest_date=2026-01-01/part-0-1.parquet", table)
+
+
+def test_batch_prediction_over_the_catalog_writes_predictions(
+    trained_home: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from punkml.pipeline.catalog import Catalog
+    from punkml.source.dataset import load_beers
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    write_catalog(home, load_beers())
+    done = punkml("predict", home=home)
+    assert "wrote 325 predictions" in done.stdout
+    with Catalog(Settings.load(home)) as catalog:
+        table = catalog.query(
+            "SELECT count(*) AS n, min(ibu_low <= ibu_pred) AS ok FROM predictions"
+        )
+    assert table.to_pylist() == [{"n": 325, "ok": True}]
+
+
+def test_train_from_the_catalog(tmp_path: Path) -> None:
+    from punkml.source.dataset import load_beers
+
+    write_catalog(tmp_path, load_beers())
+    done = punkml("train", "--model-type", "baseline", home=tmp_path)
+    assert "baseline, 320 beers" in done.stdout

@@ -1,0 +1,145 @@
+"""POST /v2/ibu: predictions with intervals, 413, 422 with the field path, 503, model reload."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from punkml.api.app import create_app
+from punkml.api.ibu import MAX_BODY_BYTES, MAX_RECIPES
+from punkml.config import Settings
+from punkml.ml.data import tables_from_beers
+from punkml.ml.models import IbuModel, make_model, training_mask
+from punkml.ml.registry import promote, save_model
+from punkml.source.dataset import load_beers
+
+
+@pytest.fixture(scope="module")
+def beers() -> list[dict[str, Any]]:
+    return copy.deepcopy(load_beers())
+
+
+@pytest.fixture(scope="module")
+def baseline(beers: list[dict[str, Any]]) -> IbuModel:
+    tables = tables_from_beers(beers)
+    train = tables.take(np.flatnonzero(training_mask(tables, "baseline")))
+    return make_model("baseline").fit(train, train.target())
+
+
+def register(home: Path, model: IbuModel, version: str) -> None:
+    models_dir = Settings.load(home).models_dir
+    save_model(models_dir, model, fingerprint="0" * 64, metrics={}, card="#\n", version=version)
+    promote(models_dir, version)
+
+
+def post(app: Any, body: Any = None, content: bytes | None = None, **kw: Any) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            if content is not None:
+                return await client.post("/v2/ibu", content=content, **kw)
+            return await client.post("/v2/ibu", json=body, **kw)
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def app_with_model(
+    tmp_path: Path, beers: list[dict[str, Any]], baseline: IbuModel
+) -> Callable[[], Any]:
+    register(tmp_path, baseline, "v1-baseline")
+    return lambda: create_app(beers, rate_limit=0, home=tmp_path)
+
+
+def test_one_recipe(app_with_model: Callable[[], Any], beers: list[dict[str, Any]]) -> None:
+    answer = post(app_with_model(), beers[0])
+    assert answer.status_code == 200
+    payload = answer.json()
+    assert payload["model_version"] == "v1-baseline" and payload["interval"] == 0.9
+    (row,) = payload["predictions"]
+    assert set(row) == {"id", "name", "ibu_pred", "ibu_low", "ibu_high", "model_version"}
+    assert row["id"] == 1 and row["ibu_low"] <= row["ibu_pred"] <= row["ibu_high"]
+
+
+def test_a_list_of_recipes(app_with_model: Callable[[], Any], beers: list[dict[str, Any]]) -> None:
+    answer = post(app_with_model(), beers)
+    assert answer.status_code == 200
+    assert [r["id"] for r in answer.json()["predictions"]] == [b["id"] for b in beers]
+
+
+def test_invalid_recipe_names_the_field(
+    app_with_model: Callable[[], Any], beers: list[dict[str, Any]]
+) -> None:
+    bad = copy.deepcopy(beers[0])
+    bad["ingredients"]["hops"][2]["amount"]["value"] = "lots"
+    answer = post(app_with_model(), [beers[1], bad])
+    assert answer.status_code == 422
+    locs = [d["loc"] for d in answer.json()["detail"]]
+    assert ["body", 1, "ingredients", "hops", 2, "amount", "value"] in locs
+
+
+def test_unusable_volume_is_422(
+    app_with_model: Callable[[], Any], beers: list[dict[str, Any]]
+) -> None:
+    bad = copy.deepcopy(beers[0])
+    bad["volume"] = {"value": 20, "unit": "furlongs"}
+    answer = post(app_with_model(), bad)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "volume", "unit"]
+
+
+@pytest.mark.parametrize("body", [[], "text", 42])
+def test_not_a_recipe_is_422(app_with_model: Callable[[], Any], body: Any) -> None:
+    assert post(app_with_model(), body).status_code == 422
+
+
+def test_oversized_bodies_are_413(
+    app_with_model: Callable[[], Any], beers: list[dict[str, Any]]
+) -> None:
+    app = app_with_model()
+    too_many = [beers[0]] * (MAX_RECIPES + 1)
+    assert post(app, too_many).status_code == 413
+    assert post(app, content=b" " * (MAX_BODY_BYTES + 1)).status_code == 413
+
+
+def test_no_promoted_model_is_503(tmp_path: Path, beers: list[dict[str, Any]]) -> None:
+    answer = post(create_app(beers, rate_limit=0, home=tmp_path), beers[0])
+    assert answer.status_code == 503
+    assert "punkml models promote" in answer.json()["message"]
+
+
+def test_a_new_promotion_is_served(
+    tmp_path: Path,
+    app_with_model: Callable[[], Any],
+    beers: list[dict[str, Any]],
+    baseline: IbuModel,
+) -> None:
+    app = app_with_model()
+    assert post(app, beers[0]).json()["model_version"] == "v1-baseline"
+    register(tmp_path, baseline, "v2-baseline")
+    assert post(app, beers[0]).json()["model_version"] == "v2-baseline"
+
+
+@pytest.mark.slow
+def test_over_http(
+    tmp_path: Path, api_server_factory: Any, baseline: IbuModel, beers: list[dict[str, Any]]
+) -> None:
+    register(tmp_path / "home-0", baseline, "v1-baseline")  # the factory's first home
+    server = api_server_factory("--rate-limit", "0")
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        answer = client.post("/ibu", json=beers[4])
+        assert answer.status_code == 200
+        assert answer.json()["predictions"][0]["id"] == 5
+
+        def chunks() -> Any:  # no content-length: the streamed size is bounded too
+            for _ in range(MAX_BODY_BYTES // 65536 + 2):
+                yield b" " * 65536
+
+        assert client.post("/ibu", content=chunks()).status_code == 413

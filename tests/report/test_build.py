@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -63,6 +64,12 @@ def test_held_out_predictions_are_cached_per_model_version(
     build_report(settings)
     cached = list((settings.state_dir / "report").glob("held-out-*.json"))
     assert len(cached) == 1
+    held_out = json.loads(cached[0].read_text())
+    assert len(held_out["ids"]) == len(held_out["predicted"]) == 106  # the seed test beers
+    names = [name for name, _ in held_out["importances"]]
+    rises = [rise for _, rise in held_out["importances"]]
+    assert sorted(names) == sorted(["abv", "target_fg", "target_og", "ebc", "srm", "ph"])
+    assert rises == sorted(rises, reverse=True) and rises[0] > 0
 
     def refit(*args: object) -> None:
         raise AssertionError("the cached held-out predictions should have been used")

@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-import pytest
-
 from punkml.report.model import registry_scores, scores_from_metrics
 
 SEED = {"model_type": "recipe", "mae": 11.5, "coverage": 0.9, "mean_interval_width": 40.0}
@@ -50,21 +47,3 @@ def test_the_table_keeps_the_newest_scores_of_each_model_and_protocol(tmp_path: 
         ("recipe", "repeated", 12.0, "2026-c-recipe"),
     ]
     assert registry_scores(tmp_path / "missing") == []
-
-
-@pytest.mark.slow
-def test_permutation_importance_ranks_the_feature_the_model_uses_first() -> None:
-    from punkml.ml.data import tables_from_beers
-    from punkml.ml.evaluate import fit_on, labelled, seed_split
-    from punkml.report.model import permutation_importances
-    from punkml.source.dataset import load_beers
-
-    data = labelled(tables_from_beers(load_beers()))
-    train, test = seed_split(len(data))
-    model = fit_on(data, "baseline", train)
-    held_out = data.take(test)
-    ranked = permutation_importances(model, held_out, held_out.target())
-    assert sorted(name for name, _ in ranked) == sorted(model.feature_names_)
-    values = [value for _, value in ranked]
-    assert values == sorted(values, reverse=True) and values[0] > 0
-    assert np.isfinite(values).all()

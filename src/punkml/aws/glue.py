@@ -15,8 +15,8 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from punkml.aws.clients import aws_client, aws_errors
 from punkml.aws.glue_columns import CLEANED_PARTITION_KEY, cleaned_table_columns, raw_table_columns
-from punkml.aws.kinesis import aws_client, aws_errors
 from punkml.errors import ConfigError, LakeError
 from punkml.pipeline.lake import CLEANED_DIR, RAW_DIR
 

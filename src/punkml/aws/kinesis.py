@@ -19,11 +19,11 @@ import dataclasses
 import re
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from punkml.aws.clients import aws_client, aws_errors
 from punkml.config import Settings
 from punkml.errors import ConfigError, StreamError
 from punkml.pipeline.stream import (
@@ -76,46 +76,6 @@ def parse_kinesis_uri(uri: str) -> tuple[str, str | None, float]:
         if not retention > 0:
             raise ConfigError(f"stream URI {uri!r}: retention_hours must be a number above 0")
     return name, region, retention
-
-
-def aws_client(service: str, region: str | None = None) -> Any:
-    """A boto3 client; the endpoint may be overridden with ``AWS_ENDPOINT_URL`` (tests, moto)."""
-    import boto3
-    from botocore.config import Config
-
-    session = boto3.session.Session(region_name=region)
-    if not session.region_name:
-        raise ConfigError(
-            f"no AWS region for {service}: set AWS_REGION (or AWS_DEFAULT_REGION), or add "
-            "?region=NAME to the URI"
-        )
-    config = Config(
-        retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30
-    )
-    return session.client(service, config=config)
-
-
-def describe_aws_error(action: str, exc: Exception) -> str:
-    """One line naming the action and the AWS error; says what to do about missing credentials."""
-    from botocore.exceptions import ClientError, NoCredentialsError
-
-    if isinstance(exc, NoCredentialsError):
-        return f"{action}: no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{action}: {error.get('Code', 'error')}: {error.get('Message', exc)}"
-    return f"{action}: {type(exc).__name__}: {exc}"
-
-
-@contextmanager
-def aws_errors(action: str, error: type[Exception] = StreamError) -> Iterator[None]:
-    """Turn boto errors raised inside into ``error`` with ``describe_aws_error``'s message."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        yield
-    except (BotoCoreError, ClientError) as exc:
-        raise error(describe_aws_error(action, exc)) from exc
 
 
 class KinesisLedger(SqliteStream):

@@ -19,6 +19,33 @@ data "aws_iam_policy_document" "firehose_assume" {
   }
 }
 
+# What both kinds of delivery need: read the stream, find the bucket, use the key, log.
+data "aws_iam_policy_document" "firehose_common" {
+  statement {
+    sid       = "ReadTheBeerStream"
+    actions   = ["kinesis:DescribeStream", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards"]
+    resources = [aws_kinesis_stream.beers.arn]
+  }
+
+  statement {
+    sid       = "LocateTheLake"
+    actions   = ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"]
+    resources = [aws_s3_bucket.lake.arn]
+  }
+
+  statement {
+    sid       = "UseTheLakeKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.lake.arn]
+  }
+
+  statement {
+    sid       = "WriteDeliveryLogs"
+    actions   = ["logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.firehose.arn}:*"]
+  }
+}
+
 resource "aws_cloudwatch_log_group" "firehose" {
   name              = "/aws/kinesisfirehose/${local.prefix}-deliveries"
   retention_in_days = var.log_retention_days
@@ -45,17 +72,7 @@ resource "aws_iam_role" "firehose_raw" {
 }
 
 data "aws_iam_policy_document" "firehose_raw" {
-  statement {
-    sid       = "ReadTheBeerStream"
-    actions   = ["kinesis:DescribeStream", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards"]
-    resources = [aws_kinesis_stream.beers.arn]
-  }
-
-  statement {
-    sid       = "LocateTheLake"
-    actions   = ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"]
-    resources = [aws_s3_bucket.lake.arn]
-  }
+  source_policy_documents = [data.aws_iam_policy_document.firehose_common.json]
 
   statement {
     sid     = "WriteRawAndItsErrors"
@@ -67,24 +84,12 @@ data "aws_iam_policy_document" "firehose_raw" {
   }
 
   statement {
-    sid       = "UseTheLakeKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.lake.arn]
-  }
-
-  statement {
     sid     = "InvokeTheRawProcessor"
     actions = ["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"]
     resources = [
       aws_lambda_function.processor["raw_beers"].arn,
       "${aws_lambda_function.processor["raw_beers"].arn}:*",
     ]
-  }
-
-  statement {
-    sid       = "WriteDeliveryLogs"
-    actions   = ["logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.firehose.arn}:*"]
   }
 }
 
@@ -159,17 +164,7 @@ resource "aws_iam_role" "firehose_cleaned" {
 }
 
 data "aws_iam_policy_document" "firehose_cleaned" {
-  statement {
-    sid       = "ReadTheBeerStream"
-    actions   = ["kinesis:DescribeStream", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards"]
-    resources = [aws_kinesis_stream.beers.arn]
-  }
-
-  statement {
-    sid       = "LocateTheLake"
-    actions   = ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"]
-    resources = [aws_s3_bucket.lake.arn]
-  }
+  source_policy_documents = [data.aws_iam_policy_document.firehose_common.json]
 
   statement {
     sid     = "WriteCleanedAndItsErrors"
@@ -178,12 +173,6 @@ data "aws_iam_policy_document" "firehose_cleaned" {
       "${aws_s3_bucket.lake.arn}/${local.cleaned_prefix}*",
       "${aws_s3_bucket.lake.arn}/errors/cleaned/*",
     ]
-  }
-
-  statement {
-    sid       = "UseTheLakeKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [aws_kms_key.lake.arn]
   }
 
   statement {
@@ -202,12 +191,6 @@ data "aws_iam_policy_document" "firehose_cleaned" {
       ],
       [for table in aws_glue_catalog_table.cleaned : table.arn],
     )
-  }
-
-  statement {
-    sid       = "WriteDeliveryLogs"
-    actions   = ["logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.firehose.arn}:*"]
   }
 }
 

@@ -22,6 +22,8 @@ const SRM_COLOURS = [
   [30, [94, 11, 0]], [40, [54, 8, 10]],
 ];
 
+// Above this the recipe's IBU is an entry error (the cleaning flags it), not a bitterness.
+const IMPLAUSIBLE_IBU = 300;
 const UNITS = { grams: "g", kilograms: "kg", litres: "l" };
 
 let uid = 0;
@@ -347,17 +349,27 @@ function table(headers, rows) {
   );
 }
 
+/** The legend entry of the recipe's own IBU; an implausible one is named, not drawn. */
+function legendActual(actual) {
+  if (actual === null || actual === undefined) return null;
+  if (actual >= IMPLAUSIBLE_IBU) {
+    return el("span", {}, `recipe's IBU: ${fmt(actual, 0)} (implausible, not drawn)`);
+  }
+  const key = el("span", { class: "key actual-key", "aria-hidden": "true" });
+  return el("span", {}, key, ` recipe's IBU: ${fmt(actual, 0)}`);
+}
+
 /** The prediction: a sentence for every reader, and a scale with the interval for the eyes. */
 function predictionView(prediction, actual) {
   const { ibu_pred: pred, ibu_low: low, ibu_high: high } = prediction;
-  const top = Math.max(100, Math.ceil(Math.max(high || 0, actual && actual < 300 ? actual : 0) / 20) * 20);
+  const top = Math.max(100, Math.ceil(Math.max(high || 0, actual && actual < IMPLAUSIBLE_IBU ? actual : 0) / 20) * 20);
   const pct = (v) => `${Math.max(0, Math.min(100, (100 * v) / top))}%`;
   const scale = el(
     "div",
     { class: "scale", "aria-hidden": "true" },
     el("span", { class: "band", style: { left: pct(low), width: `calc(${pct(high)} - ${pct(low)})` } }),
     el("span", { class: "point", style: { left: pct(pred) } }),
-    actual !== null && actual !== undefined && actual < 300
+    actual !== null && actual !== undefined && actual < IMPLAUSIBLE_IBU
       ? el("span", { class: "actual", style: { left: pct(actual) } })
       : null,
     el("span", { class: "tick start", text: "0" }),
@@ -379,13 +391,9 @@ function predictionView(prediction, actual) {
     el(
       "p",
       { class: "legend" },
-      el("span", { class: "key band-key", "aria-hidden": "true" }),
-      "interval ",
-      el("span", { class: "key point-key", "aria-hidden": "true" }),
-      "prediction ",
-      actual !== null && actual !== undefined
-        ? [el("span", { class: "key actual-key", "aria-hidden": "true" }), `recipe's IBU: ${fmt(actual, 0)}`]
-        : null,
+      el("span", {}, el("span", { class: "key band-key", "aria-hidden": "true" }), " interval"),
+      el("span", {}, el("span", { class: "key point-key", "aria-hidden": "true" }), " prediction"),
+      legendActual(actual),
     ),
     el("p", { class: "model" }, `Model version ${prediction.model_version || "unknown"}`),
   ];

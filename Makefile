@@ -72,3 +72,4 @@ destroy: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .punkml .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(CHECKOV_VENV) build/lambda

@@ -102,3 +102,17 @@ def test_figures_use_distinct_svg_ids(beers: pd.DataFrame) -> None:
     second = plots.residuals_svg([1.0, 2.0], [1.5, 2.5])
     ids = lambda svg: {n.get("id") for n in ET.fromstring(svg).iter() if n.get("id")}  # noqa: E731
     assert not (ids(first) & ids(second)) - {None}
+
+
+def test_names_from_the_data_are_text_not_markup_or_math() -> None:
+    usage = pd.DataFrame(
+        {
+            "hop_name": ["<script>alert(1)</script>", "Cost $5 $$ & co"],
+            "beers": [3, 2],
+            "grams": [1.0, 2.0],
+        }
+    )
+    svg = plots.top_hops_svg(usage)
+    assert "<script" not in svg
+    text = _texts(svg)
+    assert "<script>alert(1)</script>" in text and "Cost $5 $$ & co" in text

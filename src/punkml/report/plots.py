@@ -42,6 +42,8 @@ _STYLE: dict[str, Any] = {
     "grid.linewidth": 0.6,
     "axes.axisbelow": True,
     "legend.frameon": False,
+    # Names come from the data: a '$' in a hop name must stay a dollar, not start TeX math.
+    "text.parse_math": False,
 }
 # Columns of the correlation heat map: (column, label with unit).
 CORRELATION_COLUMNS = (

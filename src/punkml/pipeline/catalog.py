@@ -12,6 +12,7 @@ declared schema, so queries never fail just because nothing was delivered.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Sequence
@@ -145,6 +146,22 @@ class Catalog:
         if not self.lake.is_local:
             return None
         target = Path(path or self.settings.catalog_path)
+        # The views only change when a table gets its first files (or the lake moves): skip
+        # rewriting otherwise, it costs DuckDB's memory and time at the end of every delivery.
+        stamp_path = self.settings.state_dir / "catalog.json"
+        stamp = json.dumps(
+            {
+                "catalog": str(target.resolve()),
+                "lake": self.lake.root,
+                "tables": [
+                    name
+                    for name, (relative, suffix) in _table_locations().items()
+                    if self.lake.files(relative, suffix)
+                ],
+            }
+        )
+        if target.exists() and _read_text(stamp_path) == stamp:
+            return target
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
         try:
@@ -154,6 +171,8 @@ class Catalog:
             finally:
                 con.close()
             os.replace(tmp, target)
+            stamp_path.parent.mkdir(parents=True, exist_ok=True)
+            stamp_path.write_text(stamp)
         except (duckdb.Error, OSError) as exc:
             raise LakeError(f"cannot write the catalog {target}: {exc}") from exc
         finally:
@@ -269,6 +288,13 @@ class Catalog:
             )
         except (OSError, pa.ArrowInvalid) as exc:
             raise LakeError(f"cannot read the raw lake files: {exc}") from exc
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
 
 
 def _sql_text(text: str) -> str:

@@ -10,6 +10,7 @@ wall clock, so delivering the same records again produces the same rows and file
 from __future__ import annotations
 
 import base64
+import signal
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -193,10 +194,18 @@ class CleanedSink:
             return transform_records(records)
         if self._pool is None:
             # spawn, not fork: the delivering process has threads and an open SQLite connection.
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=get_context("spawn"), initializer=_ignore_interrupts
+            )
         size = -(-len(records) // self.workers)
         chunks = [records[start : start + size] for start in range(0, len(records), size)]
         return concat_batches(list(self._pool.map(transform_records, chunks)))
+
+
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group: the parent finishes its batch with the workers
+    # and stops them itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def concat_batches(parts: Sequence[TransformedBatch]) -> TransformedBatch:

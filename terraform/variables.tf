@@ -177,7 +177,12 @@ variable "lambda_package_dir" {
 }
 
 variable "lambda_reserved_concurrency" {
-  description = "Reserved concurrency of each function: caps cost and protects the source from bursts."
+  description = "Reserved concurrency of each of the 5 functions: caps cost and protects the source from bursts. -1 reserves none (needed on accounts whose concurrency quota is still 10)."
   type        = number
-  default     = 5
+  default     = 2
+
+  validation {
+    condition     = var.lambda_reserved_concurrency == -1 || (var.lambda_reserved_concurrency >= 1 && var.lambda_reserved_concurrency <= 100)
+    error_message = "lambda_reserved_concurrency must be -1 (none reserved) or between 1 and 100."
+  }
 }

@@ -3,8 +3,9 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.0, < 7.0"
+      source = "hashicorp/aws"
+      # 5.60 or newer: Lambda logging_config and Firehose file_extension.
+      version = ">= 5.60, < 7.0"
     }
   }
 }

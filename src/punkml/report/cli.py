@@ -31,15 +31,20 @@ LakeOption = Annotated[
 
 
 def report(out: OutOption = None, lake: LakeOption = None, home: HomeOption = None) -> None:
-    """Write one self-contained HTML report (data quality, plots, the promoted model's scores).
+    """Write one self-contained HTML report: data quality, plots, the promoted model's scores.
 
-    It reads the catalog and the promoted model; what is missing is named in the report with the
-    command that provides it. The file opens offline (inline styles and SVG figures).
+    Reads the catalog and the promoted model; anything missing is named with the command to run.
+
+    The file opens offline: inline styles and SVG figures, no script.
     """
+    from rich.console import Console
+
     from punkml.config import Settings
     from punkml.report.build import write_report
 
-    path = write_report(Settings.load(home), out, lake_uri=lake)
+    # The first report after a new model refits it on the seed split: say what is happening.
+    with Console(stderr=True).status("writing the report…"):
+        path = write_report(Settings.load(home), out, lake_uri=lake)
     typer.echo(str(path))
 
 

@@ -20,30 +20,15 @@ if TYPE_CHECKING:
 
     from punkml.pipeline.catalog import Catalog
 
-# Columns of ``beers_latest`` whose missing values the quality table lists, in this order.
-QUALITY_COLUMNS = (
-    "name",
-    "abv",
-    "ibu",
-    "target_fg",
-    "target_og",
-    "ebc",
-    "srm",
-    "ph",
-    "attenuation_level",
-    "volume_litres",
-    "boil_volume_litres",
-    "yeast",
-    "first_brewed",
-)
-VIEW_NAMES = (
-    "raw_beers",
-    "beers",
-    "beers_latest",
-    "hop_additions",
-    "malts",
-    "dead_letters",
-    "predictions",
+# Bookkeeping columns of ``beers`` left out of the missing-values table (never null by schema).
+NOT_QUALITY_COLUMNS = (
+    "id",
+    "seq",
+    "ingested_at",
+    "ingest_date",
+    "hop_count",
+    "malt_count",
+    "ibu_flag",
 )
 TOP_DEAD_LETTER_ERRORS = 5
 
@@ -183,7 +168,9 @@ def _empty() -> ReportData:
 
 def catalog_quality(catalog: Catalog, beers: pd.DataFrame) -> DataQuality:
     """Rows per view, nulls per column, dead letters and duplicate events, from the catalog."""
-    view_rows = {name: _count(catalog, f"SELECT count(*) FROM {name}") for name in VIEW_NAMES}
+    from punkml.pipeline.catalog import VIEWS
+
+    view_rows = {name: _count(catalog, f"SELECT count(*) FROM {name}") for name in VIEWS}
     errors = catalog.query(
         "SELECT error, count(*) AS n FROM dead_letters GROUP BY error ORDER BY n DESC, error "
         f"LIMIT {TOP_DEAD_LETTER_ERRORS}"
@@ -205,13 +192,16 @@ def _count(catalog: Catalog, sql: str) -> int:
 
 
 def column_nulls(beers: pd.DataFrame) -> list[ColumnNulls]:
-    """Missing values per column of a cleaned ``beers`` table (blank text counts as missing)."""
+    """Missing values per column of a cleaned ``beers`` table, in schema order (blank text counts
+    as missing)."""
     import pandas as pd
+
+    from punkml.pipeline.cleaned import BEERS_SCHEMA
 
     rows = len(beers)
     out = []
-    for column in QUALITY_COLUMNS:
-        if column not in beers.columns:
+    for column in BEERS_SCHEMA.names:
+        if column in NOT_QUALITY_COLUMNS or column not in beers.columns:
             continue
         values = beers[column]
         nulls = int(values.isna().sum())

@@ -216,11 +216,7 @@ function beerCard(beer) {
   return el(
     "li",
     { class: "card" },
-    el("span", {
-      class: "swatch",
-      style: { background: ebcColour(beer.ebc) },
-      "aria-hidden": "true",
-    }),
+    swatch(beer, "swatch"),
     el(
       "div",
       { class: "card-body" },
@@ -236,6 +232,11 @@ function beerCard(beer) {
       ),
     ),
   );
+}
+
+/** A bar in the beer's colour (decorative: the EBC is also given as text). */
+function swatch(beer, css) {
+  return el("span", { class: css, style: { background: ebcColour(beer.ebc) }, "aria-hidden": "true" });
 }
 
 function fact(term, value) {
@@ -266,7 +267,7 @@ async function showBeer(id) {
     el(
       "header",
       { class: "beer-head" },
-      el("span", { class: "swatch big", style: { background: ebcColour(beer.ebc) }, "aria-hidden": "true" }),
+      swatch(beer, "swatch big"),
       el(
         "div",
         {},

@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import base64
+import os
 import uuid
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
-if TYPE_CHECKING:
-    from conftest import AwsEnv
-
 REGION = "eu-west-1"
+
+
+@dataclass
+class AwsEnv:
+    """The moto endpoint and the environment variables that point AWS clients at it."""
+
+    endpoint: str
+    vars: dict[str, str]
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint)
+
+    def subprocess_env(self, **extra: str) -> dict[str, str]:
+        """``os.environ`` plus the fake AWS settings (and ``extra``), for subprocesses."""
+        env = {**os.environ, **self.vars, **extra}
+        env.pop("AWS_PROFILE", None)
+        return env
 
 
 def unique(prefix: str) -> str:

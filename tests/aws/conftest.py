@@ -9,14 +9,18 @@ Every test names its AWS resources uniquely, so tests share one server safely.
 from __future__ import annotations
 
 import logging
-import os
 import socket
+import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_helpers import REGION
+
+# The helpers module sits beside this file; make it importable whatever pytest's import mode.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from aws_helpers import REGION, AwsEnv
 
 
 def _free_port() -> int:
@@ -37,23 +41,6 @@ def moto_endpoint() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
-
-
-@dataclass
-class AwsEnv:
-    endpoint: str
-    vars: dict[str, str]
-
-    def client(self, service: str) -> Any:
-        import boto3
-
-        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint)
-
-    def subprocess_env(self, **extra: str) -> dict[str, str]:
-        """``os.environ`` plus the fake AWS settings (and ``extra``), for subprocesses."""
-        env = {**os.environ, **self.vars, **extra}
-        env.pop("AWS_PROFILE", None)
-        return env
 
 
 @pytest.fixture

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_helpers import make_stream, scheduled_event
+from aws_helpers import AwsEnv, make_stream, scheduled_event
 
-from conftest import AwsEnv
 from punkml.aws import collector_handler
 from punkml.errors import ConfigError, SourceError
 

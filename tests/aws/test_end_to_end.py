@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_helpers import make_bucket, make_stream, unique
+from aws_helpers import AwsEnv, make_bucket, make_stream, unique
 
-from conftest import AwsEnv
 from punkml.pipeline.cleaned import TABLE_SCHEMAS
 from punkml.source.dataset import load_beers
 

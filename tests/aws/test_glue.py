@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from aws_helpers import unique
+from aws_helpers import AwsEnv, unique
 
-from conftest import AwsEnv
 from punkml.aws.glue import GlueCatalog, parse_glue_uri, table_inputs
 from punkml.aws.glue_columns import cleaned_table_columns, raw_table_columns
 from punkml.errors import ConfigError, LakeError

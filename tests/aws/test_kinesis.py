@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from aws_helpers import make_stream
+from aws_helpers import AwsEnv, make_stream
 
-from conftest import AwsEnv
 from punkml.aws.kinesis import KinesisStream, parse_kinesis_uri
 from punkml.config import Settings
 from punkml.errors import ConfigError, StreamError

@@ -17,9 +17,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aws_helpers import beer_bytes, firehose_event, firehose_record, make_stream, scheduled_event
+from aws_helpers import (
+    AwsEnv,
+    beer_bytes,
+    firehose_event,
+    firehose_record,
+    make_stream,
+    scheduled_event,
+)
 
-from conftest import AwsEnv
 from punkml.aws.package import PACKAGES, REQUIREMENTS_DIR, build_package, requirements_file
 from punkml.source.dataset import load_beers
 

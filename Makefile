@@ -41,9 +41,10 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks
 
 ## bench: every benchmark; figures are recorded in docs/benchmarks.md
-bench: setup
+bench: setup browser
 	$(BIN)/python benchmarks/api_throughput.py
 	$(BIN)/python benchmarks/pipeline_throughput.py
+	$(BIN)/python benchmarks/report_open.py
 
 ## checkov-venv: checkov in its own virtualenv (its pinned dependencies conflict with ours)
 CHECKOV_VENV    := .venv-checkov

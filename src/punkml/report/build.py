@@ -24,13 +24,11 @@ if TYPE_CHECKING:
     from punkml.report.model import ModelReport
 
 REPORT_FILE = "report.html"
+TITLE = "Punk ML: data and IBU model report"
 
 
 class ReportError(PunkmlError):
     """The report could not be written."""
-
-
-TITLE = "Punk ML: data and IBU model report"
 
 
 def default_report_path(settings: Settings) -> Path:
@@ -56,10 +54,7 @@ def write_report(
 
 
 def build_report(settings: Settings, *, lake_uri: str | None = None) -> str:
-    """The report as an HTML string."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display needed; figures are rendered to SVG text
+    """The report as an HTML string (figures use matplotlib's Figure API: no GUI backend)."""
     from punkml.report.data import load_report_data
     from punkml.report.model import load_model_report
 

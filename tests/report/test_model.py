@@ -47,3 +47,9 @@ def test_the_table_keeps_the_newest_scores_of_each_model_and_protocol(tmp_path: 
         ("recipe", "repeated", 12.0, "2026-c-recipe"),
     ]
     assert registry_scores(tmp_path / "missing") == []
+
+
+def test_an_unreadable_metrics_file_gives_no_table_rather_than_an_error(tmp_path: Path) -> None:
+    _register(tmp_path, "2026-a-recipe", "recipe", {"seed": SEED})
+    (tmp_path / "2026-a-recipe" / "metrics.json").write_text("{not json")
+    assert registry_scores(tmp_path) == []

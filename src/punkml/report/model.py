@@ -112,7 +112,7 @@ def registry_scores(models_dir: Path) -> list[ScoreRow]:
 
     try:
         infos = list_models(models_dir)
-    except PunkmlError:
+    except (PunkmlError, OSError, ValueError):  # an unreadable registry: no table, no crash
         return []
     newest: dict[tuple[str, str], ScoreRow] = {}
     for info in infos:  # oldest first, so newer versions overwrite older ones

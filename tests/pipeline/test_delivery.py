@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -165,19 +166,40 @@ def assert_exactly_once(settings: Settings, records: Records) -> None:
     assert len(beer_seqs) + len(dead) == len(records)
 
 
+def _processes_of(settings: Settings) -> list[int]:
+    """Pids of the processes whose environment names this test's home."""
+    marker = f"PUNKML_HOME={settings.home}".encode()
+    pids = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker in environ.read_bytes().split(b"\0"):
+                pids.append(int(environ.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigkill_between_write_and_checkpoint_then_restart_is_exactly_once(
     settings: Settings,
     stream: SqliteStream,
     make_records: Callable[[int], Records],
     punkml: Callable[..., Any],
+    workers: str,
 ) -> None:
     records = _put_mixed(stream, make_records, 1200)
-    args = ("deliver", "--until-idle", "--buffer-bytes", "40000")
+    # Batches of ~150 records: big enough to be split over the workers.
+    args = ("deliver", "--until-idle", "--buffer-bytes", "300000", "--workers", workers)
     crashed = punkml(*args, check=False, env={FAULT_ENV: "kill-after-write:3"})
     assert crashed.returncode == -signal.SIGKILL
     states = [stream.consumer(name) for name in ("raw", "cleaned")]
     assert any(state.pending_first is not None for state in states)
+    # Cleaning workers left without their parent exit by themselves.
+    deadline = time.monotonic() + 20
+    while _processes_of(settings) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_of(settings) == []
     done = punkml(*args)
     assert "replayed" in done.stdout
     assert_exactly_once(settings, records)

@@ -10,7 +10,10 @@ wall clock, so delivering the same records again produces the same rows and file
 from __future__ import annotations
 
 import base64
+import os
 import signal
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -195,17 +198,30 @@ class CleanedSink:
         if self._pool is None:
             # spawn, not fork: the delivering process has threads and an open SQLite connection.
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=get_context("spawn"), initializer=_ignore_interrupts
+                self.workers,
+                mp_context=get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(os.getpid(),),
             )
         size = -(-len(records) // self.workers)
         chunks = [records[start : start + size] for start in range(0, len(records), size)]
         return concat_batches(list(self._pool.map(transform_records, chunks)))
 
 
-def _ignore_interrupts() -> None:
+def _init_worker(parent: int) -> None:
     # Ctrl-C reaches the whole process group: the parent finishes its batch with the workers
     # and stops them itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A parent killed outright (SIGKILL) cannot stop its workers (they hold both ends of their
+    # task pipe, so they never see it close): they watch their parent pid and exit. ``parent`` is
+    # passed in, not read here, in case the parent died while this worker was starting.
+
+    def exit_when_orphaned() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=exit_when_orphaned, name="orphan-watch", daemon=True).start()
 
 
 def concat_batches(parts: Sequence[TransformedBatch]) -> TransformedBatch:

@@ -45,6 +45,7 @@ class ModelCache:
 
     def get(self) -> LoadedModel | None:
         """The promoted model, or None when nothing is promoted."""
+        from punkml.ml.models import set_threads
         from punkml.ml.predict import LoadedModel
         from punkml.ml.registry import promoted_version
 
@@ -57,32 +58,10 @@ class ModelCache:
         with self._lock:
             if self._loaded is None or self._loaded.version != version:
                 fresh = LoadedModel.from_dir(self.models_dir / version)
-                _single_threaded(fresh)
+                # One recipe per request: thread pools cost more than they save.
+                set_threads(fresh.model, 1)
                 self._loaded = fresh
             return self._loaded
-
-
-def _single_threaded(loaded: LoadedModel) -> None:
-    """One recipe per request: thread pools cost more than they save, so predict on one thread."""
-    for estimator in _walk(loaded.model):
-        if hasattr(estimator, "n_jobs"):
-            estimator.n_jobs = 1
-        if getattr(estimator, "_Booster", None) is not None:
-            # XGBoost keeps the training thread count in the booster; under load a 2-thread
-            # predict of one row costs ~15 ms against ~1 ms on one thread.
-            estimator.get_booster().set_param({"nthread": 1})
-
-
-def _walk(estimator: Any) -> list[Any]:
-    found = [estimator]
-    for value in getattr(estimator, "__dict__", {}).values():
-        items = value if isinstance(value, list | tuple) else [value]
-        for item in items:
-            if hasattr(item, "get_params") and item is not estimator:
-                found += _walk(item)
-            elif isinstance(item, tuple) and len(item) == 2 and hasattr(item[1], "get_params"):
-                found += _walk(item[1])  # Pipeline steps are (name, estimator)
-    return found
 
 
 def _error(status: HTTPStatus, message: str, **extra: Any) -> Response:

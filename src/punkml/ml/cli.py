@@ -21,6 +21,7 @@ class ModelType(StrEnum):
 class Protocol(StrEnum):
     seed = "seed"
     cv = "cv"
+    all = "all"
     compare = "compare"
 
 
@@ -119,8 +120,9 @@ def evaluate(
         Protocol,
         typer.Option(
             "--protocol",
-            help="seed (the original split), cv (repeated 5x5 CV, same folds for both models) or "
-            "compare (candidate recipe learners, CV on the seed training beers only).",
+            help="seed (the original split), cv (repeated 5x5 CV, same folds for both models), "
+            "all (both, one side-by-side table) or compare (candidate recipe learners, CV on "
+            "the seed training beers only).",
         ),
     ] = Protocol.seed,
     output_format: Annotated[
@@ -141,6 +143,10 @@ def evaluate(
             payload: Any = ev.seed_as_dict(ev.evaluate_seed(tables))
         elif protocol is Protocol.cv:
             payload = [r.summary() for r in ev.evaluate_cv(tables, progress=status.update)]
+        elif protocol is Protocol.all:
+            seed = ev.seed_as_dict(ev.evaluate_seed(tables))
+            cv = [r.summary() for r in ev.evaluate_cv(tables, progress=status.update)]
+            payload = [{"seed": s, "cv": c} for s, c in zip(seed, cv, strict=True)]
         else:
             payload = ev.compare_learners(tables, progress=status.update)
     finally:
@@ -168,6 +174,20 @@ def _markdown(protocol: Protocol, payload: list[dict[str, Any]]) -> str:
             f"| {r['seconds']:.1f} |"
             for r in payload
         ]
+    elif protocol is Protocol.all:
+        head = (
+            "| model | seed MAE (106 test beers) | seed 90% coverage | 5x5 CV MAE mean ± sd "
+            "| 5x5 CV 90% coverage mean ± sd | CV mean interval width |"
+        )
+        rows = [
+            f"| {r['seed']['model_type']} | {r['seed']['mae']:.2f} | {r['seed']['coverage']:.1%} "
+            f"| {r['cv']['mae_mean']:.2f} ± {r['cv']['mae_sd']:.2f} "
+            f"| {r['cv']['coverage_mean']:.1%} ± {r['cv']['coverage_sd']:.1%} "
+            f"| {r['cv']['mean_interval_width']:.1f} IBU |"
+            for r in payload
+        ]
+        median = payload[0]["seed"]["median_baseline_mae"]
+        rows.append(f"| median guess (no model) | {median:.2f} | | | | |")
     else:
         head = "| learner | CV MAE mean ± sd |"
         rows = [f"| {r['learner']} | {r['mae_mean']:.2f} ± {r['mae_sd']:.2f} |" for r in payload]

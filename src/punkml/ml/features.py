@@ -194,9 +194,10 @@ class RecipeFeatures(TransformerMixin, BaseEstimator):
         import numpy as np
 
         table = self._table()
-        names = np.asarray(hops["hop_name"], dtype=object)
-        known = {name: table.lookup(str(name)) for name in set(names.tolist())}
-        looked_up = np.asarray([known[name] for name in names], dtype=float)  # None → NaN
+        names = hops["hop_name"]
+        # Look each distinct name up once; a batch repeats the same varieties many times.
+        known = {name: table.lookup(str(name)) for name in names.unique()}
+        looked_up = np.asarray(names.map(known), dtype=float)  # None → NaN
         fallback = np.where(is_hop, table.default_pct, 0.0)
         alpha = np.where(np.isnan(looked_up), fallback, looked_up)
         stated = np.asarray(hops["alpha_acid_pct"], dtype=float)
@@ -310,9 +311,11 @@ def _malt_columns(
     valid = row_of >= 0
     malts, row_of = malts[valid], row_of[valid]
     kilograms = np.nan_to_num(np.asarray(malts["kilograms"], dtype=float), nan=0.0)
-    names = np.asarray(malts["malt_name"], dtype=object)
-    dark_of = {name: any(w in str(name).lower() for w in DARK_MALT_WORDS) for name in set(names)}
-    dark = np.asarray([dark_of[name] for name in names], dtype=bool)
+    names = malts["malt_name"]
+    dark_of = {
+        name: any(w in str(name).lower() for w in DARK_MALT_WORDS) for name in names.unique()
+    }
+    dark = np.asarray(names.map(dark_of), dtype=bool)
     total = _sum_by_row(row_of, kilograms, n)
     dark_kg = _sum_by_row(row_of, np.where(dark, kilograms, 0.0), n)
     return {
@@ -325,10 +328,10 @@ def _malt_columns(
 def _yeast_columns(beers: pd.DataFrame) -> dict[str, np.ndarray]:
     import numpy as np
 
-    yeasts = [str(value or "").lower() for value in beers["yeast"].tolist()]
-    return {
-        f"yeast_{family}": np.asarray(
-            [any(word in yeast for word in words) for yeast in yeasts], dtype=float
-        )
-        for family, words in YEAST_FAMILIES.items()
-    }
+    yeasts = beers["yeast"].fillna("").astype(str)
+    columns = {}
+    for family, words in YEAST_FAMILIES.items():
+        # Decide once per distinct yeast string; a batch repeats the same few yeasts.
+        verdict = {y: any(word in y.lower() for word in words) for y in yeasts.unique()}
+        columns[f"yeast_{family}"] = np.asarray(yeasts.map(verdict), dtype=float)
+    return columns

@@ -30,7 +30,10 @@ if TYPE_CHECKING:
 MODEL_TYPES = ("baseline", "recipe")
 INTERVAL_ALPHA = 0.10  # 90 % intervals
 SEED = 42
-XGB_THREADS = 2
+# Training sets are a few hundred rows: one thread is fastest (with two, XGBoost's threads spin
+# against each other on a busy machine: 20x slower measured). Batch prediction uses PREDICT_THREADS.
+XGB_THREADS = 1
+PREDICT_THREADS = 2
 CALIBRATION_FOLDS = 5
 # Ids of training targets flagged by the cleaning (`ibu_flag`) are excluded from the recipe model.
 TRAINABLE_FLAGS = (None,)
@@ -135,6 +138,12 @@ class RecipeRegressor(RegressorMixin, BaseEstimator):
         members: tuple[str, ...] = ("xgb", "trees"),
         trim_fraction: float = 0.10,
         inner_folds: int = 5,
+        xgb_trees: int = 200,
+        xgb_learning_rate: float = 0.1,
+        forest_trees: int = 100,
+        xgb_depth: int = 3,
+        forest_max_features: float = 0.33,
+        forest_min_leaf: int = 1,
         increasing_columns: tuple[int, ...] = (),
         linear_columns: tuple[int, ...] = (),
         random_state: int = SEED,
@@ -142,6 +151,12 @@ class RecipeRegressor(RegressorMixin, BaseEstimator):
         self.members = members
         self.trim_fraction = trim_fraction
         self.inner_folds = inner_folds
+        self.xgb_trees = xgb_trees
+        self.xgb_learning_rate = xgb_learning_rate
+        self.forest_trees = forest_trees
+        self.xgb_depth = xgb_depth
+        self.forest_max_features = forest_max_features
+        self.forest_min_leaf = forest_min_leaf
         self.increasing_columns = increasing_columns
         self.linear_columns = linear_columns
         self.random_state = random_state
@@ -228,9 +243,9 @@ class RecipeRegressor(RegressorMixin, BaseEstimator):
                 1 if index in self.increasing_columns else 0 for index in range(n_features)
             )
             return XGBRegressor(
-                n_estimators=400,
-                max_depth=3,
-                learning_rate=0.05,
+                n_estimators=self.xgb_trees,
+                max_depth=self.xgb_depth,
+                learning_rate=self.xgb_learning_rate,
                 subsample=0.8,
                 colsample_bytree=0.8,
                 monotone_constraints=monotone,
@@ -257,15 +272,25 @@ class RecipeRegressor(RegressorMixin, BaseEstimator):
                     (
                         "trees",
                         ExtraTreesRegressor(
-                            n_estimators=150,
-                            min_samples_leaf=2,
-                            max_features=0.5,
+                            n_estimators=self.forest_trees,
+                            min_samples_leaf=self.forest_min_leaf,
+                            max_features=self.forest_max_features,
                             random_state=self.random_state,
                             # One thread: a threaded forest sums its trees in a varying order,
                             # and predictions must be bit-for-bit reproducible.
                             n_jobs=1,
                         ),
                     ),
+                ]
+            )
+        if name == "knn":
+            from sklearn.neighbors import KNeighborsRegressor
+
+            return Pipeline(
+                [
+                    ("imputer", SimpleImputer(strategy="median", keep_empty_features=True)),
+                    ("scale", StandardScaler()),
+                    ("knn", KNeighborsRegressor(n_neighbors=5, weights="distance")),
                 ]
             )
         if name == "linear":
@@ -359,6 +384,34 @@ class IbuModel(BaseEstimator):
             else:
                 residuals[test] = np.abs(predicted - y[test])
         return residuals
+
+
+def set_threads(model: IbuModel, threads: int) -> None:
+    """Use ``threads`` threads when predicting (1 for one recipe, ``PREDICT_THREADS`` in batch)."""
+    for estimator in _estimators(model):
+        if hasattr(estimator, "n_jobs") and not _is_forest(estimator):
+            estimator.n_jobs = threads
+        if getattr(estimator, "_Booster", None) is not None:
+            # XGBoost keeps the thread count in the booster, not only in the wrapper.
+            estimator.get_booster().set_param({"nthread": threads})
+
+
+def _is_forest(estimator: Any) -> bool:
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    return isinstance(estimator, ExtraTreesRegressor)  # one thread: reproducible sums
+
+
+def _estimators(estimator: Any) -> list[Any]:
+    """``estimator`` and every fitted estimator inside it (members, pipeline steps)."""
+    found = [estimator]
+    for value in getattr(estimator, "__dict__", {}).values():
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(item, tuple) and len(item) == 2:
+                item = item[1]  # a pipeline step: (name, estimator)
+            if hasattr(item, "get_params") and item is not estimator:
+                found += _estimators(item)
+    return found
 
 
 def conformal_quantile(residuals: np.ndarray, alpha: float) -> float:

@@ -112,8 +112,10 @@ def predictions_table(model: LoadedModel, tables: RecipeTables) -> pa.Table:
     import numpy as np
     import pyarrow as pa
 
+    from punkml.ml.models import PREDICT_THREADS, set_threads
     from punkml.pipeline.catalog import predictions_schema
 
+    set_threads(model.model, PREDICT_THREADS)
     prediction, low, high = model.model.predict_interval(tables)
     return pa.table(
         {

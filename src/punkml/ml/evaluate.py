@@ -217,12 +217,18 @@ def compare_learners(
     X = RecipeFeatures().fit_transform(pool)
     y = pool.target()
     candidates: dict[str, Any] = {
-        "physics linear (Huber on log Tinseth + gravity, colour)": recipe_regressor(("linear",), 0),
-        "xgboost (monotone in Tinseth)": recipe_regressor(("xgb",), 0),
-        "extra trees": recipe_regressor(("trees",), 0),
-        "blend xgboost + extra trees": recipe_regressor(("xgb", "trees"), 0),
-        "blend xgboost + extra trees, trimmed 10%": recipe_regressor(("xgb", "trees"), 0.1),
-        "blend all three, trimmed 10%": recipe_regressor(("xgb", "trees", "linear"), 0.1),
+        "physics linear (Huber on log Tinseth, gravity, colour)": recipe_regressor(("linear",)),
+        "xgboost (monotone in Tinseth)": recipe_regressor(("xgb",)),
+        "extra trees (100 trees)": recipe_regressor(("trees",), forest_trees=100),
+        "extra trees (100), trimmed 10%": recipe_regressor(("trees",), 0.1, forest_trees=100),
+        "extra trees (300 trees)": recipe_regressor(("trees",), forest_trees=300),
+        "blend xgboost + extra trees (100)": recipe_regressor(("xgb", "trees"), forest_trees=100),
+        "blend xgboost + extra trees (100), trimmed 10%": recipe_regressor(
+            ("xgb", "trees"), 0.1, forest_trees=100
+        ),
+        "blend all three (100), trimmed 10%": recipe_regressor(
+            ("xgb", "trees", "linear"), 0.1, forest_trees=100
+        ),
     }
     splitter = RepeatedKFold(n_splits=CV_SPLITS, n_repeats=repeats, random_state=CV_RANDOM_STATE)
     rows = []

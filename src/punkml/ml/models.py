@@ -4,12 +4,12 @@
 split-conformal interval calibrated on the training data only (CV+ style: out-of-fold residuals
 of the training rows, then the regressor refitted on all of them).
 
-The recipe regressor (``RecipeRegressor``) predicts log(1 + IBU) with a blend of gradient-boosted
-trees (monotone in the Tinseth estimate) and extremely randomized trees; before its final fit it
-drops the training recipes whose out-of-fold error is in the worst ``trim_fraction`` (DIY Dog has
-label errors, e.g. 35 IBU for a recipe Tinseth puts at 370). The members and the trimming were
-chosen by repeated cross-validation on the seed protocol's training beers (``punkml.ml.evaluate``,
-``compare_learners``), never on its test beers.
+The recipe regressor (``RecipeRegressor``) predicts log(1 + IBU) with extremely randomized trees
+(300 trees, a third of the features per split). It can also blend gradient-boosted trees
+(monotone in the Tinseth estimate), a physics-informed Huber regression and nearest neighbours,
+and trim the worst out-of-fold training targets: the served configuration was chosen by repeated
+cross-validation on the seed protocol's training beers (``punkml.ml.evaluate.compare_learners``),
+never on its test beers.
 """
 
 from __future__ import annotations

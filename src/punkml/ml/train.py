@@ -92,6 +92,13 @@ def train_model(
     )
 
 
+def _learner_summary(regressor: Any) -> str:
+    names = {"trees": "extra trees", "xgb": "XGBoost", "linear": "Huber regression", "knn": "kNN"}
+    members = " + ".join(names.get(m, m) for m in getattr(regressor, "members", ()))
+    trim = getattr(regressor, "trim_fraction", 0.0)
+    return members + (f" (worst {trim:.0%} training targets trimmed)" if trim else "")
+
+
 def model_card(model: IbuModel, metrics: dict[str, Any], fingerprint: str, *, source: str) -> str:
     """The short markdown card stored with a version: data, protocol, metrics, intervals, limits."""
     seed = metrics["seed"]
@@ -113,8 +120,9 @@ def model_card(model: IbuModel, metrics: dict[str, Any], fingerprint: str, *, so
             "random_state 42) on abv, target_fg, target_og, ebc, srm, ph."
             if model.model_type == "baseline"
             else "- Recipe model: hop, malt, gravity, colour and yeast features (Tinseth estimate "
-            "with a per-variety alpha-acid table); blend of monotone XGBoost and extra trees on "
-            "log(1 + IBU), worst 10% out-of-fold training targets trimmed before the final fit."
+            "with a per-variety alpha-acid table); "
+            + _learner_summary(model.regressor)
+            + " on log(1 + IBU), chosen by repeated CV on the seed training beers."
         ),
         "",
         "## Protocol and metrics",

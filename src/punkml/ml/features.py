@@ -194,10 +194,7 @@ class RecipeFeatures(TransformerMixin, BaseEstimator):
         import numpy as np
 
         table = self._table()
-        names = hops["hop_name"]
-        # Look each distinct name up once; a batch repeats the same varieties many times.
-        known = {name: table.lookup(str(name)) for name in names.unique()}
-        looked_up = np.asarray(names.map(known), dtype=float)  # None → NaN
+        looked_up = _map_distinct(hops["hop_name"], table.lookup, float)  # None → NaN
         fallback = np.where(is_hop, table.default_pct, 0.0)
         alpha = np.where(np.isnan(looked_up), fallback, looked_up)
         stated = np.asarray(hops["alpha_acid_pct"], dtype=float)
@@ -311,11 +308,9 @@ def _malt_columns(
     valid = row_of >= 0
     malts, row_of = malts[valid], row_of[valid]
     kilograms = np.nan_to_num(np.asarray(malts["kilograms"], dtype=float), nan=0.0)
-    names = malts["malt_name"]
-    dark_of = {
-        name: any(w in str(name).lower() for w in DARK_MALT_WORDS) for name in names.unique()
-    }
-    dark = np.asarray(names.map(dark_of), dtype=bool)
+    dark = _map_distinct(
+        malts["malt_name"], lambda name: any(w in name.lower() for w in DARK_MALT_WORDS), bool
+    )
     total = _sum_by_row(row_of, kilograms, n)
     dark_kg = _sum_by_row(row_of, np.where(dark, kilograms, 0.0), n)
     return {
@@ -326,12 +321,26 @@ def _malt_columns(
 
 
 def _yeast_columns(beers: pd.DataFrame) -> dict[str, np.ndarray]:
-    import numpy as np
+    yeasts = beers["yeast"].fillna("")
+    return {
+        f"yeast_{family}": _map_distinct(
+            yeasts, lambda y, words=words: any(w in y.lower() for w in words), float
+        )
+        for family, words in YEAST_FAMILIES.items()
+    }
 
-    yeasts = beers["yeast"].fillna("").astype(str)
-    columns = {}
-    for family, words in YEAST_FAMILIES.items():
-        # Decide once per distinct yeast string; a batch repeats the same few yeasts.
-        verdict = {y: any(word in y.lower() for word in words) for y in yeasts.unique()}
-        columns[f"yeast_{family}"] = np.asarray(yeasts.map(verdict), dtype=float)
-    return columns
+
+def _map_distinct(values: pd.Series, function: Any, dtype: type) -> np.ndarray:
+    """``function`` of each value, computed once per distinct value (a batch repeats the same
+    varieties, malts and yeasts many times); None becomes NaN for float results."""
+    import numpy as np
+    import pandas as pd
+
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    results = [function(str(value)) for value in distinct]
+    if dtype is float:
+        table = np.asarray([np.nan if r is None else r for r in results], dtype=float)
+    else:
+        table = np.asarray(results, dtype=dtype)
+    mapped: np.ndarray = table[codes] if len(distinct) else np.empty(0, dtype=dtype)
+    return mapped

@@ -86,18 +86,16 @@ def start_deliveries(
     command += ["--workers", str(workers)]
     # Streaming: a short interval so the last partial batch is not held for a minute.
     command += ["--until-idle"] if until_idle else ["--buffer-seconds", "1"]
-    return {
-        consumer: subprocess.Popen(
-            [*command, "--consumer", consumer],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for consumer in ("raw", "cleaned")
-    }
+    processes = {}
+    for consumer in ("raw", "cleaned"):
+        with (home / f"deliver-{consumer}.log").open("wb") as log:
+            processes[consumer] = subprocess.Popen(
+                [*command, "--consumer", consumer], env=env, stdout=log, stderr=log
+            )
+    return processes
 
 
-def wait_deliveries(processes: dict[str, Any], started: float) -> list[Stage]:
+def wait_deliveries(processes: dict[str, Any], started: float, home: Path) -> list[Stage]:
     """Reap the delivery processes; each one's wall time since ``started``, CPU and peak RSS."""
     stages = []
     pending = {process.pid: consumer for consumer, process in processes.items()}
@@ -108,14 +106,17 @@ def wait_deliveries(processes: dict[str, Any], started: float) -> list[Stage]:
         consumer = pending.pop(pid)
         processes[consumer].returncode = os.waitstatus_to_exitcode(status)
         if processes[consumer].returncode != 0:
-            sys.exit(f"punkml deliver --consumer {consumer} failed")
+            log = (home / f"deliver-{consumer}.log").read_text()
+            sys.exit(f"punkml deliver --consumer {consumer} failed:\n{log}")
         cpu = usage.ru_utime + usage.ru_stime
         stages.append(Stage(consumer, time.perf_counter() - started, cpu, usage.ru_maxrss / 1024))
     return stages
 
 
-def wait_checkpoints(home: Path, count: int, timeout: float = 3600) -> None:
-    """Block until both consumers have checkpointed ``count`` records."""
+def wait_checkpoints(
+    home: Path, count: int, processes: dict[str, Any], timeout: float = 3600
+) -> None:
+    """Block until both consumers have checkpointed ``count`` records (or one of them died)."""
     from punkml.config import Settings
     from punkml.pipeline.stream import open_stream
 
@@ -125,6 +126,10 @@ def wait_checkpoints(home: Path, count: int, timeout: float = 3600) -> None:
         while min(stream.consumer(c).checkpoint for c in ("raw", "cleaned")) < count:
             if time.monotonic() > deadline:
                 sys.exit("the deliveries did not catch up in time")
+            for consumer, process in processes.items():
+                if process.poll() is not None:
+                    log = (home / f"deliver-{consumer}.log").read_text()
+                    sys.exit(f"punkml deliver --consumer {consumer} stopped early:\n{log}")
             time.sleep(0.05)
     finally:
         stream.close()
@@ -137,7 +142,7 @@ def run_staged(
     put = put_records(home, n)
     started = time.perf_counter()
     processes = start_deliveries(home, buffer_bytes, workers, until_idle=True)
-    deliveries = wait_deliveries(processes, started)
+    deliveries = wait_deliveries(processes, started, home)
     return put, deliveries, put.seconds + max(stage.seconds for stage in deliveries)
 
 
@@ -152,11 +157,11 @@ def run_streaming(
     time.sleep(2)  # let them start (imports) so their start-up is not counted as delivery time
     started = time.perf_counter()
     put = put_records(home, n)
-    wait_checkpoints(home, n)
+    wait_checkpoints(home, n, processes)
     seconds = time.perf_counter() - started
     for process in processes.values():
         process.send_signal(signal.SIGTERM)
-    return put, wait_deliveries(processes, started), seconds
+    return put, wait_deliveries(processes, started, home), seconds
 
 
 def query_catalog(home: Path, count: int) -> Stage:

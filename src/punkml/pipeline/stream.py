@@ -255,12 +255,30 @@ class SqliteStream:
                 timeout=BUSY_TIMEOUT_MS / 1000,
                 check_same_thread=False,
             )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            self._db.executescript(_SCHEMA)
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._set_up()
         except sqlite3.Error as exc:
             raise StreamError(f"cannot open the stream {self.path}: {exc}") from exc
+
+    def _set_up(self) -> None:
+        """WAL mode and the tables, retried while another process is creating the same file.
+
+        Switching a new file to WAL needs an exclusive lock, and SQLite may answer "locked" at
+        once instead of waiting, when several producers and deliverers start together.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     @classmethod
     def from_uri(cls, uri: str, settings: Settings) -> SqliteStream:

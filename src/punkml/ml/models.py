@@ -35,8 +35,6 @@ SEED = 42
 XGB_THREADS = 1
 PREDICT_THREADS = 2
 CALIBRATION_FOLDS = 5
-# Ids of training targets flagged by the cleaning (`ibu_flag`) are excluded from the recipe model.
-TRAINABLE_FLAGS = (None,)
 
 
 def baseline_regressor() -> Any:

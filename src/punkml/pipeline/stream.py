@@ -308,7 +308,7 @@ class SqliteStream:
         if not records:
             return []
         for key, data in records:
-            _check_record(key, data)
+            check_record(key, data)
         arrived = now_ms()
         try:
             with self._write() as db:
@@ -533,7 +533,8 @@ def holder_is_dead(holder: str) -> bool:
     return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
-def _check_record(key: str, data: bytes) -> None:
+def check_record(key: str, data: bytes) -> None:
+    """Refuse a record every backend refuses: not bytes, over 1 MiB, or a bad partition key."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise StreamError(f"a stream record must be bytes, not {type(data).__name__}")
     if len(data) > MAX_RECORD_BYTES:
@@ -551,3 +552,6 @@ def _check_consumer_name(name: str) -> None:
         raise StreamError(
             f"consumer name {name!r} must be 1-64 letters, digits, '-' or '_' characters"
         )
+
+
+_check_record = check_record  # the name punkml.aws.kinesis imports

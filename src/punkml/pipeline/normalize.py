@@ -142,8 +142,12 @@ _NON_HOP_WORDS = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)
 def _clean_text(text: str) -> str:
-    """Lower case, accents removed, punctuation turned into single spaces."""
+    """Lower case, accents removed, punctuation turned into single spaces.
+
+    Cached: the same few units and spellings recur on every record of the delivery hot path.
+    """
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return " ".join(re.sub(r"[^a-z0-9.,%@ ]+", " ", ascii_text.lower()).split())
 

@@ -168,6 +168,7 @@ def _stage_keyword(text: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def addition_minutes(add: str) -> float | None:
     """Minutes before the end of the boil when ``add`` is a time ('60', '10 min', '@15'), else None."""
     text = _clean_text(add)

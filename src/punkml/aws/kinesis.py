@@ -34,6 +34,7 @@ from punkml.pipeline.stream import (
     SqliteStream,
     StreamInfo,
     _check_record,
+    retention_from_query,
 )
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
@@ -67,15 +68,7 @@ def parse_kinesis_uri(uri: str) -> tuple[str, str | None, float]:
         )
     query = parse_qs(parsed.query)
     region = query.get("region", [None])[-1]
-    retention = DEFAULT_RETENTION_HOURS
-    if "retention_hours" in query:
-        try:
-            retention = float(query["retention_hours"][-1])
-        except ValueError:
-            retention = -1.0
-        if not retention > 0:
-            raise ConfigError(f"stream URI {uri!r}: retention_hours must be a number above 0")
-    return name, region, retention
+    return name, region, retention_from_query(uri, query)
 
 
 class KinesisLedger(SqliteStream):

@@ -198,17 +198,20 @@ def parse_sqlite_uri(uri: str) -> tuple[Path, float]:
     if not raw_path:
         raise ConfigError(f"stream URI {uri!r} names no file; use sqlite:///path/stream.sqlite")
     query = parse_qs(parsed.query)
-    retention = DEFAULT_RETENTION_HOURS
-    if "retention_hours" in query:
-        try:
-            retention = float(query["retention_hours"][-1])
-        except ValueError:
-            retention = -1.0
-        if not retention > 0:
-            raise ConfigError(
-                f"stream URI {uri!r}: retention_hours must be a number greater than 0"
-            )
-    return Path(raw_path), retention
+    return Path(raw_path), retention_from_query(uri, query)
+
+
+def retention_from_query(uri: str, query: dict[str, list[str]]) -> float:
+    """The ``retention_hours`` of a stream URI's query (default 24), checked to be above 0."""
+    if "retention_hours" not in query:
+        return DEFAULT_RETENTION_HOURS
+    try:
+        retention = float(query["retention_hours"][-1])
+    except ValueError:
+        retention = -1.0
+    if not retention > 0:
+        raise ConfigError(f"stream URI {uri!r}: retention_hours must be a number greater than 0")
+    return retention
 
 
 _SCHEMA = """

@@ -33,7 +33,7 @@ from punkml.pipeline.stream import (
     Record,
     SqliteStream,
     StreamInfo,
-    _check_record,
+    check_record,
     retention_from_query,
 )
 
@@ -163,7 +163,7 @@ class KinesisStream:
     def put(self, records: Sequence[tuple[str, bytes]]) -> list[int]:
         """Put records (in chunks of ``PutRecords``); return their Kinesis sequence numbers."""
         for key, data in records:
-            _check_record(key, data)
+            check_record(key, data)
         numbers: list[int] = []
         for chunk in _chunks(records):
             numbers.extend(self._put_chunk(chunk))

@@ -555,6 +555,3 @@ def _check_consumer_name(name: str) -> None:
         raise StreamError(
             f"consumer name {name!r} must be 1-64 letters, digits, '-' or '_' characters"
         )
-
-
-_check_record = check_record  # the name punkml.aws.kinesis imports

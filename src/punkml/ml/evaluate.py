@@ -216,18 +216,35 @@ def compare_learners(
     pool = pool.take(np.flatnonzero(training_mask(pool, "recipe")))
     X = RecipeFeatures().fit_transform(pool)
     y = pool.target()
+    mean: dict[str, Any] = {"forest_aggregate": "mean"}
     candidates: dict[str, Any] = {
         "physics linear (Huber on log Tinseth, gravity, colour)": recipe_regressor(("linear",)),
         "xgboost (monotone in Tinseth)": recipe_regressor(("xgb",)),
-        "extra trees (100 trees)": recipe_regressor(("trees",), forest_trees=100),
-        "extra trees (100), trimmed 10%": recipe_regressor(("trees",), 0.1, forest_trees=100),
-        "extra trees (300 trees)": recipe_regressor(("trees",), forest_trees=300),
-        "blend xgboost + extra trees (100)": recipe_regressor(("xgb", "trees"), forest_trees=100),
-        "blend xgboost + extra trees (100), trimmed 10%": recipe_regressor(
-            ("xgb", "trees"), 0.1, forest_trees=100
+        "extra trees (100 trees)": recipe_regressor(("trees",), forest_trees=100, **mean),
+        "extra trees (100), trimmed 10%": recipe_regressor(
+            ("trees",), 0.1, forest_trees=100, **mean
         ),
-        "blend all three (100), trimmed 10%": recipe_regressor(
-            ("xgb", "trees", "linear"), 0.1, forest_trees=100
+        "extra trees (300 trees)": recipe_regressor(("trees",), forest_trees=300, **mean),
+        "extra trees (300), half the features per split": recipe_regressor(
+            ("trees",), forest_trees=300, forest_max_features=0.5, **mean
+        ),
+        "extra trees (300), leaves of 2 beers": recipe_regressor(
+            ("trees",), forest_trees=300, forest_min_leaf=2, **mean
+        ),
+        "extra trees (300), median of the trees": recipe_regressor(
+            ("trees",), forest_trees=300, forest_aggregate="median"
+        ),
+        "extra trees (300), median of the trees, half the features": recipe_regressor(
+            ("trees",), forest_trees=300, forest_max_features=0.5, forest_aggregate="median"
+        ),
+        "blend xgboost + extra trees (100)": recipe_regressor(
+            ("xgb", "trees"), forest_trees=100, **mean
+        ),
+        "blend xgboost + extra trees (300, median)": recipe_regressor(
+            ("xgb", "trees"), forest_trees=300, forest_aggregate="median"
+        ),
+        "blend extra trees (300, median) + nearest neighbours": recipe_regressor(
+            ("trees", "knn"), forest_trees=300, forest_aggregate="median"
         ),
     }
     splitter = RepeatedKFold(n_splits=CV_SPLITS, n_repeats=repeats, random_state=CV_RANDOM_STATE)

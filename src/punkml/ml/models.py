@@ -5,7 +5,10 @@ split-conformal interval calibrated on the training data only (CV+ style: out-of
 of the training rows, then the regressor refitted on all of them).
 
 The recipe regressor (``RecipeRegressor``) predicts log(1 + IBU) with extremely randomized trees
-(300 trees, a third of the features per split). It can also blend gradient-boosted trees
+(300 trees, a third of the features per split, leaves of one beer) and takes the MEDIAN of the
+trees' predictions, not their mean: with one-beer leaves each tree answers with the log IBU of a
+similar training recipe, and the median ignores the few trees that land on a mislabelled one
+(DIY Dog has several, e.g. 35 IBU listed for a Tinseth estimate of ~370). It can also blend gradient-boosted trees
 (monotone in the Tinseth estimate), a physics-informed Huber regression and nearest neighbours,
 and trim the worst out-of-fold training targets: the served configuration was chosen by repeated
 cross-validation on the seed protocol's training beers (``punkml.ml.evaluate.compare_learners``),
@@ -69,7 +72,8 @@ class FlatForest:
     """The trees of a fitted scikit-learn forest as padded arrays, walked for all trees at once.
 
     Gives the forest's prediction (scikit-learn compares float32 features with the thresholds, so
-    this does too) at a small fixed cost per call, for the few-rows case.
+    this does too) at a small fixed cost per call, for the few-rows case: the mean of the trees
+    (exactly as scikit-learn sums them) or their median (exactly as ``tree_predictions``).
     """
 
     def __init__(
@@ -106,7 +110,7 @@ class FlatForest:
         depth = max(tree.max_depth for tree in trees)
         return cls(left, right, feature, threshold, value, depth)
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: np.ndarray, aggregate: str = "mean") -> np.ndarray:
         import numpy as np
 
         X32 = np.asarray(X, dtype=np.float32)
@@ -122,6 +126,9 @@ class FlatForest:
             step = np.where(go_left, child_left, self.right[trees, node])
             node = np.where(leaf, node, step)
         leaves = self.value[trees, node]
+        if aggregate == "median":
+            median: np.ndarray = np.median(leaves, axis=0)
+            return median
         # Summed tree by tree, then divided, exactly as scikit-learn does: same bits as a batch.
         total = np.zeros(len(X32))
         for per_tree in leaves:
@@ -130,11 +137,38 @@ class FlatForest:
         return result
 
 
+FOREST_AGGREGATES = ("mean", "median")
+# Rows per chunk when taking the median of the trees: bounds the trees x rows matrix (~50 MB).
+MEDIAN_CHUNK_ROWS = 20_000
+
+
+def forest_median(forest_pipeline: Any, X: np.ndarray) -> np.ndarray:
+    """Median over the trees of a fitted imputer + extra-trees pipeline's per-tree predictions.
+
+    Each tree is asked directly (float32 features, as scikit-learn does), in row chunks so memory
+    stays bounded; the median does not depend on the order of the trees, so the result is the same
+    bits on any number of threads and equals ``FlatForest.predict(..., "median")``.
+    """
+    import numpy as np
+
+    features = np.ascontiguousarray(forest_pipeline[:-1].transform(X), dtype=np.float32)
+    trees = [estimator.tree_ for estimator in forest_pipeline[-1].estimators_]
+    result = np.empty(len(features))
+    for start in range(0, len(features), MEDIAN_CHUNK_ROWS):
+        chunk = features[start : start + MEDIAN_CHUNK_ROWS]
+        per_tree = np.empty((len(trees), len(chunk)))
+        for i, tree in enumerate(trees):
+            per_tree[i] = tree.predict(chunk)[:, 0]
+        result[start : start + len(chunk)] = np.median(per_tree, axis=0)
+    return result
+
+
 class RecipeRegressor(RegressorMixin, BaseEstimator):
     """Blend of members fitted on log(1 + IBU); see the module docstring.
 
     ``members``: any of ``xgb`` (gradient boosting), ``trees`` (extremely randomized trees),
     ``linear`` (Huber regression on the physics features ``linear_columns``).
+    ``forest_aggregate``: ``median`` (the served model) or ``mean`` of the extra trees.
     """
 
     def __init__(
@@ -148,6 +182,7 @@ class RecipeRegressor(RegressorMixin, BaseEstimator):
         xgb_depth: int = 3,
         forest_max_features: float = 0.33,
         forest_min_leaf: int = 1,
+        forest_aggregate: str = "median",
         increasing_columns: tuple[int, ...] = (),
         linear_columns: tuple[int, ...] = (),
         random_state: int = SEED,
@@ -162,6 +197,7 @@ class RecipeRegressor(RegressorMixin, BaseEstimator):
         self.xgb_depth = xgb_depth
         self.forest_max_features = forest_max_features
         self.forest_min_leaf = forest_min_leaf
+        self.forest_aggregate = forest_aggregate
         self.increasing_columns = increasing_columns
         self.linear_columns = linear_columns
         self.random_state = random_state
@@ -170,6 +206,10 @@ class RecipeRegressor(RegressorMixin, BaseEstimator):
     def fit(self, X: np.ndarray, y: np.ndarray) -> RecipeRegressor:
         import numpy as np
 
+        if self.forest_aggregate not in FOREST_AGGREGATES:
+            raise ModelError(
+                f"unknown forest_aggregate {self.forest_aggregate!r}: use mean or median"
+            )
         log_y = np.log1p(np.clip(np.asarray(y, dtype=float), 0, None))
         oof = self._out_of_fold(X, log_y)
         # Absolute out-of-fold residuals on the log scale, over every training row: the
@@ -190,6 +230,11 @@ class RecipeRegressor(RegressorMixin, BaseEstimator):
 
         return np.mean([self._predict_member(member, X) for member in self.members_], axis=0)
 
+    def _aggregate(self) -> str:
+        # Models stored before the parameter existed averaged their trees.
+        aggregate: str = self.__dict__.get("forest_aggregate", "mean")
+        return aggregate
+
     def _predict_member(self, member: Any, X: np.ndarray) -> np.ndarray:
         # scikit-learn's forests pay ~0.15 ms per tree per call: fine for a batch, too much for
         # one recipe in the API, where the flattened copy of the trees answers in well under 1 ms.
@@ -198,7 +243,7 @@ class RecipeRegressor(RegressorMixin, BaseEstimator):
             if flat is None:
                 flat = FlatForest.from_forest(member[-1])
                 self._flat_forests()[id(member)] = flat
-            return flat.predict(member[:-1].transform(X))
+            return flat.predict(member[:-1].transform(X), self._aggregate())
         if self.n_jobs > 1 and len(X) >= PARALLEL_MIN_ROWS and _is_forest_pipeline(member):
             # Row chunks on threads (the trees release the GIL); each row's trees are still summed
             # in order on one thread, so the result does not depend on the chunking.
@@ -207,8 +252,18 @@ class RecipeRegressor(RegressorMixin, BaseEstimator):
             import numpy as np
 
             with ThreadPoolExecutor(self.n_jobs) as pool:
-                parts = list(pool.map(member.predict, np.array_split(X, self.n_jobs)))
+                parts = list(
+                    pool.map(
+                        lambda rows: self._plain_predict(member, rows),
+                        np.array_split(X, self.n_jobs),
+                    )
+                )
             return np.concatenate(parts)
+        return self._plain_predict(member, X)
+
+    def _plain_predict(self, member: Any, X: np.ndarray) -> np.ndarray:
+        if self._aggregate() == "median" and _is_forest_pipeline(member):
+            return forest_median(member, X)
         prediction: np.ndarray = member.predict(X)
         return prediction
 
@@ -238,7 +293,9 @@ class RecipeRegressor(RegressorMixin, BaseEstimator):
         folds = KFold(self.inner_folds, shuffle=True, random_state=self.random_state)
         for train, test in folds.split(X):
             members = [self._fit_member(name, X[train], log_y[train]) for name in self.members]
-            oof[test] = np.mean([member.predict(X[test]) for member in members], axis=0)
+            oof[test] = np.mean(
+                [self._plain_predict(member, X[test]) for member in members], axis=0
+            )
         return oof
 
     def _fit_member(self, name: str, X: np.ndarray, log_y: np.ndarray) -> Any:

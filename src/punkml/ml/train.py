@@ -95,6 +95,8 @@ def train_model(
 def _learner_summary(regressor: Any) -> str:
     names = {"trees": "extra trees", "xgb": "XGBoost", "linear": "Huber regression", "knn": "kNN"}
     members = " + ".join(names.get(m, m) for m in getattr(regressor, "members", ()))
+    if "trees" in getattr(regressor, "members", ()):
+        members += f" ({getattr(regressor, 'forest_aggregate', 'mean')} of the trees)"
     trim = getattr(regressor, "trim_fraction", 0.0)
     return members + (f" (worst {trim:.0%} training targets trimmed)" if trim else "")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,3 +17,17 @@ HomeOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+class TextOrJson(StrEnum):
+    """``--format`` of reports: text for people, JSON for programs."""
+
+    text = "text"
+    json = "json"
+
+
+class JsonOrCsv(StrEnum):
+    """``--format`` of row outputs."""
+
+    json = "json"
+    csv = "csv"

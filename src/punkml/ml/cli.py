@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from punkml.cli_options import HomeOption
+from punkml.cli_options import HomeOption, JsonOrCsv, TextOrJson
 
 
 class ModelType(StrEnum):
@@ -23,16 +23,6 @@ class Protocol(StrEnum):
     cv = "cv"
     all = "all"
     compare = "compare"
-
-
-class TextOrJson(StrEnum):
-    text = "text"
-    json = "json"
-
-
-class JsonOrCsv(StrEnum):
-    json = "json"
-    csv = "csv"
 
 
 BeersOption = Annotated[

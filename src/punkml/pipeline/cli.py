@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from punkml.cli_options import HomeOption
+from punkml.cli_options import HomeOption, TextOrJson
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -93,11 +93,6 @@ class ConsumerChoice(StrEnum):
     raw = "raw"
     cleaned = "cleaned"
     all = "all"
-
-
-class StatusFormat(StrEnum):
-    text = "text"
-    json = "json"
 
 
 class SqlFormat(StrEnum):
@@ -258,8 +253,8 @@ def deliver(
 
 def status(
     output_format: Annotated[
-        StatusFormat, typer.Option("--format", help="Text for people, JSON for programs.")
-    ] = StatusFormat.text,
+        TextOrJson, typer.Option("--format", help="Text for people, JSON for programs.")
+    ] = TextOrJson.text,
     stream: StreamOption = None,
     lake: LakeOption = None,
     home: HomeOption = None,
@@ -270,7 +265,7 @@ def status(
     from punkml.pipeline.status import format_status, pipeline_status
 
     report = pipeline_status(_settings(home), stream_uri=stream, lake_uri=lake)
-    if output_format is StatusFormat.json:
+    if output_format is TextOrJson.json:
         typer.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
     else:
         typer.echo(format_status(report))

@@ -13,6 +13,7 @@ from punkml.pipeline.cleaned import (
     BEERS_SCHEMA,
     SEED_COLUMNS,
     TABLE_SCHEMAS,
+    CleanedBatch,
     clean_beer,
     ibu_flag,
     tables_from_beers,
@@ -98,3 +99,16 @@ def test_invalid_beer_names_the_field_path() -> None:
     beer["ingredients"]["hops"][1]["amount"]["value"] = "lots"
     with pytest.raises(SchemaError, match=r"ingredients\.hops\.1\.amount\.value"):
         tables_from_beers([load_beers()[1], beer])
+
+
+def test_ingestion_times_survive_the_columnar_conversion_exactly() -> None:
+    beers = [validate_beer(beer) for beer in load_beers()[:3]]
+    times = [WHEN, datetime(2031, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), WHEN]
+    batch = CleanedBatch()
+    for seq, (beer, when) in enumerate(zip(beers, times, strict=True)):
+        batch.add(beer, seq=seq, ingested_at=when)
+    tables = batch.to_tables()
+    assert tables["beers"].column("ingested_at").to_pylist() == times
+    hop_times = tables["hop_additions"].column("ingested_at").to_pylist()
+    hop_seqs = tables["hop_additions"].column("seq").to_pylist()
+    assert hop_times == [times[seq] for seq in hop_seqs]

@@ -47,13 +47,14 @@ def api_in_background(home: Path | None) -> Iterator[str]:
 
     from punkml.api.app import create_app
 
+    # The app first: if it cannot be built (no dataset), no socket is left open.
+    config = uvicorn.Config(
+        create_app(rate_limit=0, home=home), log_level="warning", access_log=False
+    )
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(rate_limit=0, home=home), log_level="warning", access_log=False
-    )
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [listener]}, name="punk-api", daemon=True

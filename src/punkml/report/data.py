@@ -99,7 +99,7 @@ def load_report_data(settings: Settings, *, lake_uri: str | None = None) -> Repo
     missing.append(
         "the catalog holds no beers yet: run `punkml ingest backfill` then `punkml deliver`"
     )
-    fallback = _from_dataset()
+    fallback = _from_dataset(settings)
     if fallback is None:
         missing.append("the pinned dataset is not cached either: run `punkml data fetch`")
         fallback = _empty()
@@ -128,13 +128,13 @@ def _from_catalog(settings: Settings, lake_uri: str | None) -> ReportData | None
     )
 
 
-def _from_dataset() -> ReportData | None:
+def _from_dataset(settings: Settings) -> ReportData | None:
     from punkml.errors import DatasetError
     from punkml.pipeline.cleaned import tables_from_beers
-    from punkml.source.dataset import load_beers
+    from punkml.source.dataset import load_home_beers
 
     try:
-        beers = load_beers()
+        beers = load_home_beers(settings.home)
     except DatasetError:
         return None
     tables = tables_from_beers(beers)

@@ -1,0 +1,72 @@
+"""``punkml run``: the whole local pipeline, end to end, as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _punkml(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "punkml", *args, "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_run_lands_every_beer_trains_predicts_and_reports(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    done = _punkml(home, "run")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("ingest") and "325 beers" in line for line in lines)
+    assert any("recipe" in line and "(promoted)" in line for line in lines)
+
+    counts = _punkml(
+        home,
+        "sql",
+        "SELECT (SELECT count(*) FROM beers_latest) AS latest, "
+        "(SELECT count(*) FROM raw_beers) AS raw, "
+        "(SELECT count(*) FROM predictions) AS predictions, "
+        "(SELECT count(*) FROM dead_letters) AS dead",
+        "--format",
+        "json",
+    )
+    assert counts.returncode == 0, counts.stderr
+    row = json.loads(counts.stdout)[0]
+    assert row == {"latest": 325, "raw": 325, "predictions": 325, "dead": 0}
+
+    models = _punkml(home, "models", "list")
+    assert models.returncode == 0 and "baseline" in models.stdout and "recipe" in models.stdout
+
+    report = home / "report.html"
+    assert report.is_file()
+    html = report.read_text(encoding="utf-8")
+    assert "<svg" in html and "recipe" in html
+    assert "<script src=" not in html and "<link " not in html  # self-contained: nothing fetched
+
+
+def test_run_without_a_dataset_fails_with_one_line(tmp_path: Path) -> None:
+    env_free = subprocess.run(
+        [sys.executable, "-m", "punkml", "run", "--home", str(tmp_path / "h")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={
+            "PATH": "/nonexistent",
+            "HOME": str(tmp_path),
+            "PUNKML_CACHE_DIR": str(tmp_path / "c"),
+        },
+    )
+    assert env_free.returncode != 0
+    assert "npm" in env_free.stderr
+    assert "Traceback" not in env_free.stderr

@@ -1,0 +1,426 @@
+"""The cleaned delivery's fast path: a batch of stream records validated and cleaned by columns.
+
+The per-record path (``transform.transform_records``: pydantic validation into dicts, then
+``CleanedBatch.add``) costs about 35 µs a beer, nearly all of it building and walking Python
+objects. This path builds no object per value:
+
+1. **Gate.** Each payload is decoded once by a msgspec decoder generated from the schema's typed
+   dicts (``punkml.source.schema``: the schema stays declared once), with the same strictness, the
+   same required and optional keys and the same length and range constraints. The decoder runs in
+   C and accepts a subset of what pydantic accepts (see ``tests/pipeline/test_columnar.py``, which
+   checks that on thousands of mutated beers). Anything it refuses, and anything that is not one
+   line of JSON, goes to the per-record path, which has the last word: its error message for a
+   dead letter, or its rows.
+2. **Parse.** The records that passed are joined into one newline-delimited block and parsed by
+   Arrow's JSON reader into nested columns, only the fields the cleaned tables need.
+3. **Clean.** The tables are computed column-wise with the same functions as the per-record path
+   (``punkml.pipeline.normalize``), applied once per distinct spelling (units, ``add`` texts, hop
+   and malt names), so both paths give the same rows bit for bit (tested).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import types
+import typing
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired, Required
+
+import numpy as np
+from typing_extensions import is_typeddict
+
+from punkml.pipeline.cleaned import (
+    BEERS_SCHEMA,
+    HOP_ADDITIONS_SCHEMA,
+    MALTS_SCHEMA,
+    TIMESTAMP,
+    _hop_facts,
+    ibu_flag,
+)
+from punkml.pipeline.normalize import DEFAULT_BOIL_MINUTES, addition_minutes, grams, litres
+from punkml.source.schema import Beer
+
+if TYPE_CHECKING:
+    import msgspec
+    import pyarrow as pa
+
+# The annotated-types constraints pydantic's ``Field`` records, by class name → msgspec.Meta keyword.
+_CONSTRAINTS = {
+    "MaxLen": "max_length",
+    "MinLen": "min_length",
+    "Gt": "gt",
+    "Ge": "ge",
+    "Lt": "lt",
+    "Le": "le",
+}
+_PLAIN_TYPES = (str, int, float, bool, type(None))
+
+
+# -- 1. the gate -----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def gate_decoder() -> msgspec.json.Decoder[Any]:
+    """A msgspec JSON decoder that accepts exactly the beers the schema's pydantic adapter
+    accepts, or fewer (never more)."""
+    import msgspec
+
+    return msgspec.json.Decoder(_gate_type(Beer, {}), strict=True)
+
+
+def _gate_type(hint: Any, structs: dict[type, Any]) -> Any:
+    """The msgspec type checking what pydantic checks for ``hint`` (strict, extra keys ignored).
+
+    Raises ``TypeError`` for anything it does not know how to mirror, so a schema change cannot
+    silently weaken the gate.
+    """
+    import msgspec
+
+    origin = typing.get_origin(hint)
+    if origin is Annotated:
+        base, *extras = typing.get_args(hint)
+        constraints: dict[str, Any] = {}
+        for extra in extras:
+            for item in getattr(extra, "metadata", None) or [extra]:
+                keyword = _CONSTRAINTS.get(type(item).__name__)
+                if keyword is None:
+                    raise TypeError(f"no msgspec equivalent for the schema constraint {item!r}")
+                constraints[keyword] = getattr(item, keyword)
+        return Annotated[_gate_type(base, structs), msgspec.Meta(**constraints)]
+    if origin in (typing.Union, types.UnionType):
+        members = [_gate_type(arg, structs) for arg in typing.get_args(hint)]
+        return functools.reduce(operator.or_, members)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return list[_gate_type(item, structs)]  # type: ignore[misc]
+    if is_typeddict(hint):
+        if hint not in structs:
+            fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+            for name, field_hint in typing.get_type_hints(hint, include_extras=True).items():
+                required = typing.get_origin(field_hint) is not NotRequired
+                if typing.get_origin(field_hint) in (NotRequired, Required):
+                    (field_hint,) = typing.get_args(field_hint)
+                gate = _gate_type(field_hint, structs)
+                # A missing optional key decodes to None; the decoded value is never used.
+                fields.append((name, gate) if required else (name, gate, None))
+            structs[hint] = msgspec.defstruct(
+                f"Gate{hint.__name__}", fields, kw_only=True, gc=False
+            )
+        return structs[hint]
+    if hint in _PLAIN_TYPES:
+        return hint
+    raise TypeError(f"no msgspec equivalent for the schema type {hint!r}")
+
+
+def passes_gate(data: bytes) -> bool:
+    """True if ``data`` is one line of JSON that is certainly a valid beer."""
+    if b"\n" in data or b"\r" in data:
+        return False  # valid JSON may span lines, but the block parser reads one record a line
+    try:
+        gate_decoder().decode(data)
+    except Exception:
+        return False
+    return True
+
+
+# -- 2. the parse ----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def parse_schema() -> pa.Schema:
+    """The fields of a beer the cleaned tables read, typed as the tables store them."""
+    import pyarrow as pa
+
+    quantity = pa.struct([("value", pa.float64()), ("unit", pa.string())])
+    hop = pa.struct(
+        [
+            ("name", pa.string()),
+            ("amount", quantity),
+            ("add", pa.string()),
+            ("attribute", pa.string()),
+        ]
+    )
+    malt = pa.struct([("name", pa.string()), ("amount", quantity)])
+    numbers = ("abv", "ibu", "target_fg", "target_og", "ebc", "srm", "ph", "attenuation_level")
+    return pa.schema(
+        [
+            ("id", pa.int64()),
+            ("name", pa.string()),
+            ("first_brewed", pa.string()),
+            *[(name, pa.float64()) for name in numbers],
+            ("volume", quantity),
+            ("boil_volume", quantity),
+            (
+                "ingredients",
+                pa.struct(
+                    [
+                        ("malt", pa.list_(malt)),
+                        ("hops", pa.list_(hop)),
+                        ("yeast", pa.string()),
+                    ]
+                ),
+            ),
+        ]
+    )
+
+
+def parse_block(payloads: Sequence[bytes]) -> pa.Table | None:
+    """The payloads (each one line of JSON) parsed into one row each; None if Arrow refuses."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.json as pajson
+
+    block = b"\n".join(payloads)
+    try:
+        table = pajson.read_json(
+            io.BytesIO(block),
+            read_options=pajson.ReadOptions(use_threads=False, block_size=len(block) + 1),
+            parse_options=pajson.ParseOptions(
+                explicit_schema=parse_schema(), unexpected_field_behavior="ignore"
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return table if table.num_rows == len(payloads) else None
+
+
+# -- 3. the cleaning -------------------------------------------------------------------------------
+
+
+def clean_columns(
+    parsed: pa.Table, seqs: Sequence[int], arrived_at_ms: Sequence[int]
+) -> dict[str, pa.Table]:
+    """The cleaned tables of valid beers parsed by ``parse_block`` (row i is stream record
+    ``seqs[i]``), equal to what ``CleanedBatch`` makes of the same beers."""
+    import pyarrow as pa
+
+    seq = np.asarray(seqs, dtype=np.int64)
+    micros = np.asarray(arrived_at_ms, dtype=np.int64) * 1000
+    column = {name: parsed.column(name).combine_chunks() for name in parsed.column_names}
+    ingredients = column["ingredients"]
+    hops = _list_column(ingredients.field("hops"))
+    malts = _list_column(ingredients.field("malt"))
+    beer_ids = column["id"].to_numpy(zero_copy_only=False)
+    boil_total = _boil_totals(hops.values.field("add"), hops.offsets)
+    ibu, target_og = column["ibu"].to_pylist(), column["target_og"].to_pylist()
+    beers = pa.Table.from_arrays(
+        [
+            column["id"],
+            column["name"],
+            *[column[name] for name in ("abv", "ibu", "target_fg", "target_og", "ebc", "srm")],
+            column["ph"],
+            column["attenuation_level"],
+            _converted(column["volume"], litres, positive_only=True),
+            _converted(column["boil_volume"], litres, positive_only=True),
+            pa.array(boil_total, pa.float64()),
+            ingredients.field("yeast"),
+            pa.array([text or None for text in column["first_brewed"].to_pylist()], pa.string()),
+            pa.array([ibu_flag(i, og) for i, og in zip(ibu, target_og, strict=True)], pa.string()),
+            pa.array(np.diff(hops.offsets), pa.int32()),
+            pa.array(np.diff(malts.offsets), pa.int32()),
+            pa.array(seq, pa.int64()),
+            _timestamps(micros),
+        ],
+        schema=BEERS_SCHEMA,
+    )
+    rows = Rows(seq, beer_ids, micros)
+    hop_table = _hop_additions(hops, rows, boil_total)
+    malt_table = _malts(malts, rows)
+    return {"beers": beers, "hop_additions": hop_table, "malts": malt_table}
+
+
+class _Lists(typing.NamedTuple):
+    """A list column's items and offsets (row i's items are ``values[offsets[i]:offsets[i+1]]``)."""
+
+    values: pa.StructArray
+    offsets: np.ndarray[Any, np.dtype[np.int64]]
+
+    def parents(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """For each item, the row it belongs to."""
+        counts = np.diff(self.offsets)
+        return np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+
+    def positions(self, parents: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """For each item, its index within its row's list."""
+        return np.arange(len(self.values), dtype=np.int64) - self.offsets[:-1][parents]
+
+
+class Rows(typing.NamedTuple):
+    """Per beer row: its stream sequence number, beer id and arrival time (µs since the epoch)."""
+
+    seq: np.ndarray[Any, np.dtype[np.int64]]
+    beer_id: np.ndarray[Any, np.dtype[np.int64]]
+    micros: np.ndarray[Any, np.dtype[np.int64]]
+
+    def columns(self, parents: np.ndarray[Any, Any]) -> tuple[pa.Array, pa.Array, pa.Array]:
+        """The ``seq``, ``beer_id`` and ``ingested_at`` columns of child rows."""
+        import pyarrow as pa
+
+        return (
+            pa.array(self.seq[parents], pa.int64()),
+            pa.array(self.beer_id[parents], pa.int64()),
+            _timestamps(self.micros[parents]),
+        )
+
+
+def _timestamps(micros: np.ndarray[Any, Any]) -> pa.Array:
+    import pyarrow as pa
+
+    return pa.array(micros, pa.int64()).cast(TIMESTAMP)
+
+
+def _list_column(column: pa.Array) -> _Lists:
+    """A list column's items and offsets, with a missing (null) list read as an empty one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    filled = pc.fill_null(column, pa.scalar([], column.type))
+    offsets = filled.offsets.to_numpy().astype(np.int64)
+    values = filled.values.slice(offsets[0], offsets[-1] - offsets[0])
+    return _Lists(values, offsets - offsets[0])
+
+
+def _encode(array: pa.Array) -> tuple[np.ndarray[Any, Any], list[Any]]:
+    """Codes and distinct values of a column (nulls become the value None)."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(array, null_encoding="encode")
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, encoded.dictionary.to_pylist()
+
+
+def _mapped(array: pa.Array, function: Any, type_: pa.DataType) -> pa.Array:
+    """``function`` of every value, computed once per distinct value."""
+    import pyarrow as pa
+
+    codes, distinct = _encode(array)
+    return pa.array([function(value) for value in distinct], type_).take(pa.array(codes))
+
+
+def _boil_totals(adds: pa.Array, offsets: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Each beer's boil length: ``normalize.boil_length_minutes`` of its hops' ``add`` texts."""
+    codes, distinct = _encode(adds)
+    minutes = np.array(
+        [np.nan if (m := addition_minutes(text)) is None else m for text in distinct],
+        dtype=np.float64,
+    )[codes]
+    totals = np.full(len(offsets) - 1, DEFAULT_BOIL_MINUTES, dtype=np.float64)
+    counts = np.diff(offsets)
+    starts = offsets[:-1][counts > 0]
+    if len(starts):
+        # Items of a beer are contiguous: each segment runs to the next non-empty beer's start.
+        longest = np.fmax.reduceat(minutes, starts)
+        totals[counts > 0] = np.fmax(totals[counts > 0], longest)
+    return totals
+
+
+def _converted(quantity: pa.StructArray, convert: Any, *, positive_only: bool) -> pa.Array:
+    """``convert(value, unit)`` for every row, for a conversion that is ``value * factor(unit)``
+    (``litres``, ``grams``), refused for a missing value or an unknown unit, and for a negative
+    value (or, with ``positive_only``, a zero one): the factor is looked up once per unit."""
+
+    codes, units = _encode(quantity.field("unit"))
+    factors = _floats([convert(1.0, unit) for unit in units])[codes]
+    return _scaled(quantity.field("value"), factors, positive_only=positive_only)
+
+
+def _scaled(
+    values: pa.Array, factors: np.ndarray[Any, Any], *, positive_only: bool = False
+) -> pa.Array:
+    """``value * factor`` per row; null where the value is missing or negative (or not positive
+    with ``positive_only``) or the factor is NaN (no factor)."""
+    import pyarrow as pa
+
+    numbers = values.to_numpy(zero_copy_only=False).astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        usable = (numbers > 0) if positive_only else (numbers >= 0)
+        result = numbers * factors
+    usable &= ~np.isnan(factors)
+    return pa.array(result, pa.float64(), mask=~usable)
+
+
+def _floats(values: Sequence[float | None]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """``values`` as a float array, None as NaN."""
+    return np.array([np.nan if value is None else value for value in values], dtype=np.float64)
+
+
+def _hop_additions(hops: _Lists, rows: Rows, boil_total: np.ndarray[Any, Any]) -> pa.Table:
+    """The ``hop_additions`` rows: ``CleanedBatch.add``'s, with ``_hop_facts`` once per distinct
+    (name, add, attribute, unit, boil length)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    items, parents = hops.values, hops.parents()
+    amount = items.field("amount")
+    attribute = pc.fill_null(items.field("attribute"), "")  # null here means the key was absent
+    parts = [
+        _encode(items.field("name")),
+        _encode(items.field("add")),
+        _encode(attribute),
+        _encode(amount.field("unit")),
+    ]
+    totals, total_codes = np.unique(boil_total, return_inverse=True)
+    parts.append((total_codes.reshape(-1)[parents], totals.tolist()))
+    key = np.zeros(len(items), dtype=np.int64)
+    for codes, distinct in parts:
+        key = key * len(distinct) + codes
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    facts = [
+        _hop_facts(*(distinct[codes[item]] for codes, distinct in parts)) for item in first.tolist()
+    ]
+    fact_columns = list(zip(*facts, strict=True)) or [()] * 7
+    take = pa.array(inverse.reshape(-1), pa.int64())
+    names, stages, minutes, kinds, alphas, flags = (
+        pa.array(fact_columns[i], type_).take(take)
+        for i, type_ in enumerate(
+            (pa.string(), pa.string(), pa.float64(), pa.string(), pa.float64(), pa.bool_())
+        )
+    )
+    factors = _floats(fact_columns[6])[inverse.reshape(-1)]
+    seq, beer_id, ingested_at = rows.columns(parents)
+    return pa.Table.from_arrays(
+        [
+            seq,
+            beer_id,
+            pa.array(hops.positions(parents), pa.int32()),
+            names,
+            _scaled(amount.field("value"), factors),
+            amount.field("value"),
+            amount.field("unit"),
+            items.field("add"),
+            stages,
+            minutes,
+            attribute,
+            kinds,
+            alphas,
+            flags,
+            ingested_at,
+        ],
+        schema=HOP_ADDITIONS_SCHEMA,
+    )
+
+
+def _malts(malts: _Lists, rows: Rows) -> pa.Table:
+    """The ``malts`` rows, as ``CleanedBatch.add`` makes them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    items, parents = malts.values, malts.parents()
+    amount = items.field("amount")
+    seq, beer_id, ingested_at = rows.columns(parents)
+    return pa.Table.from_arrays(
+        [
+            seq,
+            beer_id,
+            pa.array(malts.positions(parents), pa.int32()),
+            _mapped(items.field("name"), str.strip, pa.string()),
+            pc.divide(_converted(amount, grams, positive_only=False), 1000.0),
+            amount.field("value"),
+            amount.field("unit"),
+            ingested_at,
+        ],
+        schema=MALTS_SCHEMA,
+    )

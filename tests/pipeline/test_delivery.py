@@ -20,11 +20,17 @@ import pytest
 from punkml.config import Settings
 from punkml.pipeline.catalog import Catalog
 from punkml.pipeline.cleaned import TABLE_SCHEMAS
-from punkml.pipeline.delivery import FAULT_ENV, Deliverer, DeliveryConfig
+from punkml.pipeline.delivery import (
+    DEFAULT_BUFFER_BYTES,
+    DEFAULT_CLEANED_BUFFER_BYTES,
+    FAULT_ENV,
+    Deliverer,
+    DeliveryConfig,
+)
 from punkml.pipeline.lake import Lake
 from punkml.pipeline.raw import RawSink
 from punkml.pipeline.stream import Record, SqliteStream
-from punkml.pipeline.transform import transform_records
+from punkml.pipeline.transform import CleanedSink, transform_records
 
 Records = list[tuple[str, bytes]]
 
@@ -52,6 +58,21 @@ def test_batches_are_bounded_by_the_buffer_size(settings: Settings, stream: Sqli
         "part-00000000000000000001-00000000000000000010.jsonl.gz",
         "part-00000000000000000011-00000000000000000020.jsonl.gz",
     ]
+
+
+def test_each_consumer_has_its_own_default_batch_size(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    # 3 MiB of records: one raw batch per MiB, one cleaned batch for all (8 MiB default).
+    stream.put([("k", b"x" * 100_000) for _ in range(30)])
+    lake = Lake.open(None, settings)
+    raw = Deliverer(stream, RawSink(lake), DeliveryConfig()).run(until_idle=True)
+    cleaned = Deliverer(stream, CleanedSink(lake), DeliveryConfig()).run(until_idle=True)
+    assert (raw.records, raw.batches) == (30, 3)
+    assert (cleaned.records, cleaned.batches) == (30, 1)
+    assert DeliveryConfig(buffer_bytes=5).buffer_bytes_for("cleaned") == 5
+    assert DeliveryConfig().buffer_bytes_for("raw") == DEFAULT_BUFFER_BYTES == 1024 * 1024
+    assert DeliveryConfig().buffer_bytes_for("cleaned") == DEFAULT_CLEANED_BUFFER_BYTES
 
 
 def test_a_partial_buffer_is_flushed_after_the_interval(

@@ -48,6 +48,14 @@ VIEWS = (
     "predictions",
 )
 MAX_SQL_CHARS = 100_000
+# The raw JSON lines' columns for DuckDB's reader (``raw.raw_schema`` in DuckDB's types).
+RAW_COLUMNS = {
+    "seq": "BIGINT",
+    "partition_key": "VARCHAR",
+    "arrived_at": "TIMESTAMPTZ",
+    "payload": "VARCHAR",
+    "payload_base64": "VARCHAR",
+}
 
 # One row per beer id: the event with the highest stream sequence number.
 BEERS_LATEST_SQL = """
@@ -198,7 +206,7 @@ class Catalog:
                 con.unregister("_empty")
                 source = f"_empty_{name}"
             elif suffix == RAW_SUFFIX:
-                columns = "{seq: 'BIGINT', partition_key: 'VARCHAR', arrived_at: 'TIMESTAMPTZ', payload: 'VARCHAR', payload_base64: 'VARCHAR'}"
+                columns = "{" + ", ".join(f"{k}: '{v}'" for k, v in RAW_COLUMNS.items()) + "}"
                 source = f"read_json({pattern}, format = 'newline_delimited', columns = {columns})"
             else:
                 source = f"read_parquet({pattern}, hive_partitioning = true, union_by_name = true)"
@@ -222,8 +230,15 @@ class Catalog:
         import duckdb
 
         con = duckdb.connect(":memory:")
+        con.execute("SET TimeZone = 'UTC'")
+        raw_files = self.lake.files(RAW_DIR, RAW_SUFFIX)
+        if raw_files and self.lake.is_local:
+            # DuckDB's own reader: gzip JSON lines in parallel, about 2.5 times faster than Arrow's.
+            con.read_json(raw_files, format="newline_delimited", columns=RAW_COLUMNS).create_view(
+                "_lake_raw_beers"
+            )
         sources = {
-            "raw_beers": self._raw_dataset(),
+            "raw_beers": None if self.lake.is_local else self._raw_dataset(raw_files),
             "dead_letters": self._parquet_dataset(DEAD_LETTERS_DIR, dead_letters_schema()),
             "predictions": self._parquet_dataset(PREDICTIONS_DIR, None),
         }
@@ -238,10 +253,11 @@ class Catalog:
             **{table: _with_ingest_date(TABLE_SCHEMAS[table]) for table in CLEANED_TABLES},
         }
         for name, source in sources.items():
-            # Registered Arrow objects are scanned lazily, with projection and filter pushdown.
-            con.register(
-                f"_lake_{name}", source if source is not None else empty[name].empty_table()
-            )
+            if name != "raw_beers" or not (raw_files and self.lake.is_local):
+                # Registered Arrow objects are scanned lazily, with projection and filter pushdown.
+                con.register(
+                    f"_lake_{name}", source if source is not None else empty[name].empty_table()
+                )
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM _lake_{name}")
         con.execute(BEERS_LATEST_SQL)
         return con
@@ -271,12 +287,11 @@ class Catalog:
         except (OSError, pa.ArrowInvalid) as exc:
             raise LakeError(f"cannot read the lake table {relative}: {exc}") from exc
 
-    def _raw_dataset(self) -> pads.Dataset | None:
+    def _raw_dataset(self, files: list[str]) -> pads.Dataset | None:
         import pyarrow as pa
         import pyarrow.dataset as pads
         import pyarrow.json as pajson
 
-        files = self.lake.files(RAW_DIR, RAW_SUFFIX)
         if not files:
             return None
         file_format = pads.JsonFileFormat(

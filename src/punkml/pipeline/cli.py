@@ -61,9 +61,13 @@ CatalogOption = Annotated[
     ),
 ]
 BufferBytesOption = Annotated[
-    int,
+    int | None,
     typer.Option(
-        "--buffer-bytes", min=1, help="Flush a delivery batch once its payloads reach this size."
+        "--buffer-bytes",
+        min=1,
+        help="Flush a delivery batch once its payloads reach this size. Default: 1 MiB for raw "
+        "(like the original's Firehose), 8 MiB for cleaned (fewer, larger Parquet files).",
+        show_default=False,
     ),
 ]
 BufferSecondsOption = Annotated[
@@ -84,7 +88,6 @@ WorkersOption = Annotated[
     ),
 ]
 DEFAULT_SOURCE = "http://127.0.0.1:8000/v2"
-DEFAULT_BUFFER_BYTES = 1024 * 1024
 DEFAULT_BUFFER_SECONDS = 60.0
 MAX_TABLE_ROWS = 10_000
 
@@ -158,7 +161,7 @@ def ingest_run(
     source: SourceOption = DEFAULT_SOURCE,
     stream: StreamOption = None,
     lake: LakeOption = None,
-    buffer_bytes: BufferBytesOption = DEFAULT_BUFFER_BYTES,
+    buffer_bytes: BufferBytesOption = None,
     buffer_seconds: BufferSecondsOption = DEFAULT_BUFFER_SECONDS,
     workers: WorkersOption = 1,
     home: HomeOption = None,
@@ -210,7 +213,7 @@ def deliver(
     ] = False,
     stream: StreamOption = None,
     lake: LakeOption = None,
-    buffer_bytes: BufferBytesOption = DEFAULT_BUFFER_BYTES,
+    buffer_bytes: BufferBytesOption = None,
     buffer_seconds: BufferSecondsOption = DEFAULT_BUFFER_SECONDS,
     workers: WorkersOption = 1,
     catalog_uri: CatalogOption = None,
@@ -307,7 +310,9 @@ def _settings(home: Any) -> Settings:
     return Settings.load(home).ensure()
 
 
-def _delivery_config(buffer_bytes: int, buffer_seconds: float, workers: int) -> DeliveryConfig:
+def _delivery_config(
+    buffer_bytes: int | None, buffer_seconds: float, workers: int
+) -> DeliveryConfig:
     from punkml.pipeline.delivery import DeliveryConfig
 
     return DeliveryConfig(

@@ -274,13 +274,12 @@ def _timestamps(micros: np.ndarray[Any, Any]) -> pa.Array:
 
 def _list_column(column: pa.Array) -> _Lists:
     """A list column's items and offsets, with a missing (null) list read as an empty one."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    filled = pc.fill_null(column, pa.scalar([], column.type))
-    offsets = filled.offsets.to_numpy().astype(np.int64)
-    values = filled.values.slice(offsets[0], offsets[-1] - offsets[0])
-    return _Lists(values, offsets - offsets[0])
+    counts = pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False)
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return _Lists(pc.list_flatten(column), offsets)
 
 
 def _encode(array: pa.Array) -> tuple[np.ndarray[Any, Any], list[Any]]:

@@ -29,6 +29,11 @@ from punkml.pipeline.stream import Lease, LeaseLostError, Record, Stream, new_ho
 log = logging.getLogger(__name__)
 
 DEFAULT_BUFFER_BYTES = 1024 * 1024
+"""The raw delivery's batch size, like the original's raw Firehose (1 MiB / 60 s)."""
+DEFAULT_CLEANED_BUFFER_BYTES = 8 * 1024 * 1024
+"""The cleaned delivery's batch size: Parquet wants fewer, larger files (each file costs a fixed
+few milliseconds to write and to open in a query), which is why Firehose's own Parquet conversion
+requires buffers of at least 64 MiB; 8 MiB keeps the delivery's memory near 200 MiB."""
 DEFAULT_BUFFER_SECONDS = 60.0
 FAULT_ENV = "PUNKML_DELIVERY_FAULT"
 """Test hook: ``kill-after-write:N`` makes the process SIGKILL itself after writing its N-th batch
@@ -49,8 +54,9 @@ class Sink(Protocol):
 class DeliveryConfig:
     """How a deliverer buffers and how long its lease lasts."""
 
-    buffer_bytes: int = DEFAULT_BUFFER_BYTES
-    """Flush when the buffered payloads reach this many bytes."""
+    buffer_bytes: int | None = None
+    """Flush when the buffered payloads reach this many bytes (None: the consumer's default,
+    ``DEFAULT_CLEANED_BUFFER_BYTES`` for ``cleaned``, else ``DEFAULT_BUFFER_BYTES``)."""
     buffer_seconds: float = DEFAULT_BUFFER_SECONDS
     """Flush when the oldest buffered record has waited this many seconds."""
     page_records: int = 2000
@@ -63,7 +69,7 @@ class DeliveryConfig:
     """Processes that validate and clean a batch of the ``cleaned`` consumer (1: in process)."""
 
     def __post_init__(self) -> None:
-        if self.buffer_bytes < 1:
+        if self.buffer_bytes is not None and self.buffer_bytes < 1:
             raise ConfigError("buffer size must be at least 1 byte")
         if self.buffer_seconds <= 0 or self.poll_seconds <= 0 or self.lease_seconds <= 0:
             raise ConfigError("buffer interval, poll interval and lease time must be > 0 seconds")
@@ -71,6 +77,12 @@ class DeliveryConfig:
             raise ConfigError("page size must be at least 1 record")
         if not 1 <= self.transform_workers <= 64:
             raise ConfigError("transform workers must be between 1 and 64")
+
+    def buffer_bytes_for(self, consumer: str) -> int:
+        """The batch size of ``consumer``: the configured one, else its default."""
+        if self.buffer_bytes is not None:
+            return self.buffer_bytes
+        return DEFAULT_CLEANED_BUFFER_BYTES if consumer == "cleaned" else DEFAULT_BUFFER_BYTES
 
 
 @dataclass
@@ -109,6 +121,7 @@ class Deliverer:
         self.holder = holder or new_holder_id()
         self.on_batch = on_batch
         self.stats = DeliveryStats(consumer=sink.consumer)
+        self.buffer_bytes = self.config.buffer_bytes_for(sink.consumer)
         self._lease: Lease | None = None
         self._renewed_at = 0.0
         self._fault_after = _fault_batches()
@@ -164,7 +177,7 @@ class Deliverer:
         oldest_at = 0.0
         while not self.stop.is_set():
             self._renew_if_due()
-            room = max(1, config.buffer_bytes - buffered_bytes)
+            room = max(1, self.buffer_bytes - buffered_bytes)
             page = self.stream.read(position, self._page_limit(room), max_bytes=room)
             if page:
                 self._note_record_size(page)
@@ -173,7 +186,7 @@ class Deliverer:
                 buffer.extend(page)
                 buffered_bytes += sum(len(record.data) for record in page)
                 position = page[-1].seq
-            full = buffered_bytes >= config.buffer_bytes
+            full = buffered_bytes >= self.buffer_bytes
             stale = bool(buffer) and time.monotonic() - oldest_at >= config.buffer_seconds
             idle = not page
             finish = until_idle or self.drain.is_set()

@@ -227,3 +227,25 @@ def test_empty_lists_and_missing_optional_fields(beers: list[dict[str, Any]]) ->
     ]
     assert rows[2]["volume_litres"] == pytest.approx(5 * 3.785411784)
     assert isinstance(fast.tables["malts"], pa.Table)
+
+
+def test_a_batch_of_all_distinct_spellings_is_cleaned_right(beers: list[dict[str, Any]]) -> None:
+    # 25,000 hop additions, every name, add, attribute and unit distinct: the combined key of the
+    # five normalization inputs would overflow 64 bits unless it is renumbered on the way.
+    payloads = []
+    for row in range(250):
+        beer = copy.deepcopy(beers[row % len(beers)])
+        beer["ingredients"]["hops"] = [
+            {
+                "name": f"Hop {row}-{item}",
+                "amount": {"value": float(item), "unit": f"grams{row}-{item}"},
+                "add": f"{row * 100 + item} min",
+                "attribute": f"attr {row}-{item}",
+            }
+            for item in range(100)
+        ]
+        payloads.append(orjson.dumps(beer))
+    records = _records(payloads)
+    fast = transform_batch(records)
+    assert fast.tables["hop_additions"].num_rows == 25_000
+    _assert_same(fast, transform_records(records))

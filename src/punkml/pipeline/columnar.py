@@ -210,8 +210,10 @@ def clean_columns(
         [
             column["id"],
             column["name"],
-            *[column[name] for name in ("abv", "ibu", "target_fg", "target_og", "ebc", "srm")],
-            column["ph"],
+            *[
+                column[name]
+                for name in ("abv", "ibu", "target_fg", "target_og", "ebc", "srm", "ph")
+            ],
             column["attenuation_level"],
             _converted(column["volume"], litres, positive_only=True),
             _converted(column["boil_volume"], litres, positive_only=True),
@@ -363,9 +365,12 @@ def _hop_additions(hops: _Lists, rows: Rows, boil_total: np.ndarray[Any, Any]) -
     ]
     totals, total_codes = np.unique(boil_total, return_inverse=True)
     parts.append((total_codes.reshape(-1)[parents], totals.tolist()))
-    key = np.zeros(len(items), dtype=np.int64)
+    key, span = np.zeros(len(items), dtype=np.int64), 1
     for codes, distinct in parts:
-        key = key * len(distinct) + codes
+        if span * len(distinct) >= 2**62:  # renumber densely (< len(items)) before it overflows
+            key = np.unique(key, return_inverse=True)[1].reshape(-1)
+            span = len(items)
+        key, span = key * len(distinct) + codes, span * len(distinct)
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     facts = [
         _hop_facts(*(distinct[codes[item]] for codes, distinct in parts)) for item in first.tolist()

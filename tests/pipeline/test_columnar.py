@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import orjson
 import pyarrow as pa
 import pytest
-from pydantic import Field
+from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from punkml.errors import SchemaError
@@ -203,6 +203,22 @@ def test_a_schema_constraint_without_a_msgspec_twin_is_refused() -> None:
 
     with pytest.raises(TypeError, match="type"):
         columnar._gate_type(Odd, {})
+
+
+def test_a_typed_dict_that_forbids_extra_keys_makes_the_gate_forbid_them() -> None:
+    import msgspec
+
+    @with_config(ConfigDict(strict=True, extra="forbid"))
+    class Closed(TypedDict):
+        name: str
+
+    class Open(TypedDict):
+        name: str
+
+    payload = b'{"name": "x", "other": 1}'
+    with pytest.raises(msgspec.ValidationError, match="other"):
+        msgspec.json.decode(payload, type=columnar._gate_type(Closed, {}))
+    assert msgspec.json.decode(payload, type=columnar._gate_type(Open, {})).name == "x"
 
 
 def test_empty_lists_and_missing_optional_fields(beers: list[dict[str, Any]]) -> None:

@@ -105,8 +105,14 @@ def _gate_type(hint: Any, structs: dict[type, Any]) -> Any:
                 gate = _gate_type(field_hint, structs)
                 # A missing optional key decodes to None; the decoded value is never used.
                 fields.append((name, gate) if required else (name, gate, None))
+            # pydantic ignores unknown keys unless the typed dict's config forbids them.
+            extra = (getattr(hint, "__pydantic_config__", None) or {}).get("extra", "ignore")
             structs[hint] = msgspec.defstruct(
-                f"Gate{hint.__name__}", fields, kw_only=True, gc=False
+                f"Gate{hint.__name__}",
+                fields,
+                kw_only=True,
+                gc=False,
+                forbid_unknown_fields=extra == "forbid",
             )
         return structs[hint]
     if hint in _PLAIN_TYPES:

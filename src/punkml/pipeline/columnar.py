@@ -183,7 +183,10 @@ def parse_block(payloads: Sequence[bytes]) -> pa.Table | None:
     try:
         table = pajson.read_json(
             io.BytesIO(block),
-            read_options=pajson.ReadOptions(use_threads=False, block_size=len(block) + 1),
+            # One block per batch (Arrow splits larger ones; its block size is a 32-bit int).
+            read_options=pajson.ReadOptions(
+                use_threads=False, block_size=min(len(block) + 1, 1 << 30)
+            ),
             parse_options=pajson.ParseOptions(
                 explicit_schema=parse_schema(), unexpected_field_behavior="ignore"
             ),

@@ -33,7 +33,7 @@ DEFAULT_BUFFER_BYTES = 1024 * 1024
 DEFAULT_CLEANED_BUFFER_BYTES = 8 * 1024 * 1024
 """The cleaned delivery's batch size: Parquet wants fewer, larger files (each file costs a fixed
 few milliseconds to write and to open in a query), which is why Firehose's own Parquet conversion
-requires buffers of at least 64 MiB; 8 MiB keeps the delivery's memory near 200 MiB."""
+requires buffers of at least 64 MiB; with 8 MiB the delivery process peaks near 250 MiB."""
 DEFAULT_BUFFER_SECONDS = 60.0
 FAULT_ENV = "PUNKML_DELIVERY_FAULT"
 """Test hook: ``kill-after-write:N`` makes the process SIGKILL itself after writing its N-th batch

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,30 @@ def test_a_bad_beer_json_names_the_field_path(beer_factory: Callable[..., dict[s
     beer["ingredients"]["hops"][1]["amount"]["value"] = "lots"
     with pytest.raises(SchemaError, match=r"ingredients\.hops\.1\.amount\.value"):
         validate_beer_json(json.dumps(beer))
+
+
+@pytest.mark.parametrize(
+    ("literal", "path"),
+    [
+        ("NaN", "abv"),
+        ("Infinity", "ibu"),
+        ("-Infinity", "ph"),
+        ("1e400", "volume.value"),
+        ("-1e999", "ingredients.malt.0.amount.value"),
+    ],
+)
+def test_numbers_must_be_finite(
+    beer_factory: Callable[..., dict[str, Any]], literal: str, path: str
+) -> None:
+    beer = beer_factory(5)
+    target: Any = beer
+    *parents, last = path.split(".")
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    target[last] = 123456.5  # a marker to swap for the literal in the JSON text
+    text = json.dumps(beer).replace("123456.5", literal)
+    with pytest.raises(SchemaError, match=rf"{re.escape(path)}: Input should be a finite number"):
+        validate_beer_json(text)
 
 
 @pytest.mark.parametrize("payload", [None, [], "beer", 42])

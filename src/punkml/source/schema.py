@@ -5,7 +5,7 @@ core without building an object per nested value, which makes them several times
 ``BaseModel`` trees on the ingestion hot path; the validated value is a plain dict in the Punk API
 shape. Numbers the dataset leaves empty are optional (``None``); unknown extra fields are ignored so
 that newer DIY Dog editions still validate; strings and lists are bounded; types are strict (a
-number given as a string is an error, not coerced). ``validate_beer`` turns a
+number given as a string is an error, not coerced) and numbers finite. ``validate_beer`` turns a
 failure into a ``SchemaError`` whose message names the field path (``ingredients.hops.2.amount.value``).
 """
 
@@ -21,8 +21,9 @@ from punkml.errors import SchemaError
 ShortText = Annotated[str, Field(max_length=500)]
 LongText = Annotated[str, Field(max_length=20_000)]
 Number = float | None
-# Strict: a string where a number belongs ("4.5") is a wrong type, not something to coerce.
-_STRICT = ConfigDict(strict=True, extra="ignore")
+# Strict: a string where a number belongs ("4.5") is a wrong type, not something to coerce; and
+# numbers must be finite (pydantic's JSON parser would otherwise read NaN, Infinity and 1e400).
+_STRICT = ConfigDict(strict=True, extra="ignore", allow_inf_nan=False)
 
 
 @with_config(_STRICT)

@@ -18,17 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from punkml.report.headless import CHROMIUM, CHROMIUM_ARGS
+
 TARGET_OPEN_SECONDS = 2.0
 
 
@@ -48,7 +39,9 @@ def open_seconds(path: Path, runs: int) -> list[float]:
 
     timings = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS)
+        )
         for _ in range(runs):
             page = browser.new_page()
             started = time.perf_counter()

@@ -57,6 +57,32 @@ def test_seed_protocol_from_the_cli(tmp_path: Path) -> None:
     assert results["recipe"]["mae"] < 16
 
 
+def test_random_splits_from_the_cli(tmp_path: Path) -> None:
+    done = punkml(
+        "evaluate", "--protocol", "splits", "--splits", "2", "--format", "json", home=tmp_path
+    )
+    payload = json.loads(done.stdout)
+    assert payload["protocol"] == "splits"
+    results = {r["model_type"]: r for r in payload["results"]}
+    assert results["baseline"]["random_states"] == results["recipe"]["random_states"] == [0, 1]
+    assert len(results["recipe"]["split_mae"]) == 2
+    assert results["baseline"]["seed_mae"] == pytest.approx(21.16, abs=0.01)
+    text = punkml("evaluate", "--protocol", "splits", "--splits", "1", home=tmp_path).stdout
+    assert "original split (random_state=42)" in text and "| recipe | 1 |" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--protocol", "seed", "--splits", "3"), "--protocol splits"),
+        (("--protocol", "splits", "--splits", "0"), "--splits"),
+    ],
+)
+def test_bad_splits_are_refused(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    done = punkml("evaluate", *args, home=tmp_path, check=False)
+    assert done.returncode == 2 and message in done.stderr
+
+
 def test_train_registers_and_promotes_the_first_model(trained_home: Path) -> None:
     listed = json.loads(punkml("models", "list", "--format", "json", home=trained_home).stdout)
     assert len(listed) == 1 and listed[0]["promoted"] and listed[0]["model_type"] == "recipe"

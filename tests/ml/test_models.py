@@ -8,7 +8,13 @@ import pytest
 
 from punkml.errors import ModelError
 from punkml.ml.data import RecipeTables
-from punkml.ml.evaluate import evaluate_seed, labelled, seed_split
+from punkml.ml.evaluate import (
+    SplitsResult,
+    evaluate_seed,
+    evaluate_splits,
+    labelled,
+    seed_split,
+)
 from punkml.ml.features import RecipeFeatures
 from punkml.ml.models import (
     FLAT_FOREST_MAX_ROWS,
@@ -36,6 +42,35 @@ def test_baseline_reproduces_the_original(dataset_tables: RecipeTables) -> None:
     assert baseline.n_train == 214 and baseline.n_test == 106
     assert recipe.mae < baseline.mae - 5
     assert recipe.n_train == 212  # the two flagged IBUs (ids 137, 185) are left out
+
+
+def test_random_splits_place_the_original_split(dataset_tables: RecipeTables) -> None:
+    seed = {r.model_type: r for r in evaluate_seed(dataset_tables)}
+    splits = {r.model_type: r for r in evaluate_splits(dataset_tables, [0, 42, 1])}
+    for model_type in ("baseline", "recipe"):
+        result = splits[model_type]
+        # random_state=42 is the seed protocol's split, scored the same way
+        assert result.seed_mae == pytest.approx(seed[model_type].mae_unflagged, abs=1e-9)
+        assert result.split_mae[1] == result.seed_mae
+        # other seeds hold out other beers, so they score differently
+        assert len(set(result.split_mae)) == 3
+    assert splits["baseline"].seed_mae == pytest.approx(21.162, abs=0.01)
+
+
+def test_random_splits_summary() -> None:
+    result = SplitsResult("recipe", [0, 1, 2, 3], [10.0, 12.0, 14.0, 16.0], seed_mae=14.0)
+    summary = result.summary()
+    assert summary["mae_mean"] == 13.0
+    assert summary["mae_sd"] == pytest.approx(2.582, abs=1e-3)
+    assert summary["mae_median"] == 13.0
+    assert summary["mae_p5"] == pytest.approx(10.3)
+    assert summary["share_at_least_seed"] == 0.5  # 14 and 16
+    assert summary["split_mae"] == [10.0, 12.0, 14.0, 16.0]
+
+
+def test_random_splits_need_a_split(dataset_tables: RecipeTables) -> None:
+    with pytest.raises(ValueError, match="random_states"):
+        evaluate_splits(dataset_tables, [])
 
 
 def test_flagged_targets_stay_out_of_the_recipe_training(dataset_tables: RecipeTables) -> None:

@@ -10,12 +10,17 @@ Repeated CV: ``RepeatedKFold(5 splits, 5 repeats, random_state=42)`` over the sa
 folds for both models; each model trains on the training folds as above and is scored on the
 unflagged beers of the held-out fold (a flagged IBU is not a bitterness to be predicted). The 90 %
 intervals are calibrated inside each training fold only; coverage is measured on the held-out fold.
+
+Random splits: the seed protocol's split drawn again with other seeds
+(``train_test_split(test_size=0.33, random_state=0 … N-1)``), each model trained as above and scored
+on the unflagged test beers: how much one split's MAE depends on which beers it happens to hold
+out, and where the original split (``random_state=42``) falls among the others.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -258,6 +263,74 @@ def compare_learners(
         if progress:
             progress(label)
     return rows
+
+
+@dataclass
+class SplitsResult:
+    """One model over random seed-like splits, and the original split's place among them."""
+
+    model_type: str
+    random_states: list[int]
+    split_mae: list[float]
+    seed_mae: float
+
+    def summary(self) -> dict[str, Any]:
+        import numpy as np
+
+        maes = np.asarray(self.split_mae)
+        p5, p50, p95 = (float(v) for v in np.percentile(maes, [5, 50, 95]))
+        return {
+            "model_type": self.model_type,
+            "splits": len(maes),
+            "mae_mean": round(_mean(self.split_mae), 4),
+            "mae_sd": round(_sd(self.split_mae), 4),
+            "mae_p5": round(p5, 4),
+            "mae_median": round(p50, 4),
+            "mae_p95": round(p95, 4),
+            "seed_mae": round(self.seed_mae, 4),
+            # The share of random splits at least as hard as the original one for this model.
+            "share_at_least_seed": round(float(np.mean(maes >= self.seed_mae)), 4),
+            "split_mae": [round(v, 4) for v in self.split_mae],
+            "random_states": self.random_states,
+        }
+
+
+def evaluate_splits(
+    tables: RecipeTables,
+    random_states: Sequence[int],
+    model_types: tuple[str, ...] = MODEL_TYPES,
+    progress: Progress | None = None,
+) -> list[SplitsResult]:
+    """Every model on the seed protocol's split drawn with each of ``random_states`` (MAE on the
+    unflagged test beers), plus the original split (``random_state=42``) for reference."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    if not random_states:
+        raise ValueError("random_states: at least one split is needed")
+    data = labelled(tables)
+    positions = np.arange(len(data))
+    unflagged = np.asarray(data.beers["ibu_flag"].isna(), dtype=bool)
+    states = list(dict.fromkeys([*random_states, SEED_RANDOM_STATE]))
+    maes: dict[str, dict[int, float]] = {model_type: {} for model_type in model_types}
+    for number, state in enumerate(states, start=1):
+        train, test = train_test_split(positions, test_size=SEED_TEST_SIZE, random_state=state)
+        held_out = data.take(test[unflagged[test]])
+        y = held_out.target()
+        for model_type in model_types:
+            prediction = fit_on(data, model_type, np.asarray(train)).predict(held_out)
+            maes[model_type][state] = float(np.mean(np.abs(prediction - y)))
+        if progress:
+            progress(f"split {number}/{len(states)}")
+    return [
+        SplitsResult(
+            model_type=model_type,
+            random_states=list(random_states),
+            split_mae=[by_state[state] for state in random_states],
+            seed_mae=by_state[SEED_RANDOM_STATE],
+        )
+        for model_type, by_state in maes.items()
+    ]
 
 
 def seed_as_dict(results: list[SeedResult]) -> list[dict[str, Any]]:

@@ -116,7 +116,7 @@ def evaluate(
         typer.Option(
             "--protocol",
             help="seed (the original split), cv (repeated 5x5 CV, same folds for both models), "
-            "all (both, one side-by-side table) or compare (candidate recipe learners, CV on "
+            "all (both, one side-by-side table), compare (candidate recipe learners, CV on "
             "the seed training beers only) or splits (the seed split drawn again with "
             "random_state 0..N-1: the spread of one split's MAE, and where the original falls).",
         ),

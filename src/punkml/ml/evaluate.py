@@ -107,13 +107,14 @@ def labelled(tables: RecipeTables) -> RecipeTables:
     return ordered.take(np.flatnonzero(~np.isnan(ordered.target())))
 
 
-def seed_split(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Train and test positions of the original split over ``n`` labelled beers."""
+def seed_split(n: int, random_state: int = SEED_RANDOM_STATE) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test positions of the original split over ``n`` labelled beers (another
+    ``random_state`` draws the same kind of split again)."""
     import numpy as np
     from sklearn.model_selection import train_test_split
 
     train, test = train_test_split(
-        np.arange(n), test_size=SEED_TEST_SIZE, random_state=SEED_RANDOM_STATE
+        np.arange(n), test_size=SEED_TEST_SIZE, random_state=random_state
     )
     return np.asarray(train), np.asarray(test)
 
@@ -304,21 +305,19 @@ def evaluate_splits(
     """Every model on the seed protocol's split drawn with each of ``random_states`` (MAE on the
     unflagged test beers), plus the original split (``random_state=42``) for reference."""
     import numpy as np
-    from sklearn.model_selection import train_test_split
 
     if not random_states:
         raise ValueError("random_states: at least one split is needed")
     data = labelled(tables)
-    positions = np.arange(len(data))
     unflagged = np.asarray(data.beers["ibu_flag"].isna(), dtype=bool)
     states = list(dict.fromkeys([*random_states, SEED_RANDOM_STATE]))
     maes: dict[str, dict[int, float]] = {model_type: {} for model_type in model_types}
     for number, state in enumerate(states, start=1):
-        train, test = train_test_split(positions, test_size=SEED_TEST_SIZE, random_state=state)
+        train, test = seed_split(len(data), state)
         held_out = data.take(test[unflagged[test]])
         y = held_out.target()
         for model_type in model_types:
-            prediction = fit_on(data, model_type, np.asarray(train)).predict(held_out)
+            prediction = fit_on(data, model_type, train).predict(held_out)
             maes[model_type][state] = float(np.mean(np.abs(prediction - y)))
         if progress:
             progress(f"split {number}/{len(states)}")

@@ -61,3 +61,7 @@ class LakeError(PunkmlError):
 
 class ModelError(PunkmlError):
     """A model could not be trained, stored, verified or applied."""
+
+
+class ServeError(PunkmlError):
+    """The API server could not start: its address is busy, forbidden or not on this machine."""

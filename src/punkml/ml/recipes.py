@@ -6,7 +6,7 @@
     batch.refused   # [RefusedRecipe(index, problems)]: each problem names its field
 
 A recipe needs only its hops, each with a name, an amount and when it goes in. Everything else is
-optional (docs/model.md, "Recipes in"): no id numbers the recipe by position; no name names it
+optional (docs/recipes.md): no id numbers the recipe by position; no name names it
 "Recipe N"; no batch volume is 20 l and no boil volume 1.25 x the batch (25 l for 20 l, as every
 DIY Dog recipe); no OG is estimated from the ABV (and the FG, or the attenuation, else
 ``ASSUMED_ATTENUATION``), or else the model's default OG; ``null`` is accepted for a hop's

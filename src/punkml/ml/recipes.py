@@ -75,6 +75,7 @@ BEERXML_HOP_USES = {
     "dry hop": "Dry Hop",
     "mash": "Mash",
 }
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _LEADING_NUMBER = re.compile(r"^\s*(-?\d+(?:\.\d+)?)")
 
 FieldPath = tuple[str | int, ...]
@@ -171,6 +172,8 @@ def read_recipe_file(path: Path) -> RecipeBatch:
 def read_recipes(data: bytes, *, max_recipes: int = MAX_RECIPES) -> RecipeBatch:
     """The recipes of a JSON document (one beer or a list) or a BeerXML document, at most
     ``max_recipes`` of them (``TooManyRecipesError`` before any is validated)."""
+    if data.startswith(UTF16_BOMS):  # some Windows brewing programs write XML in UTF-16
+        return _read_beerxml(data, max_recipes)
     text = data.removeprefix(b"\xef\xbb\xbf").lstrip()
     if text.startswith(b"<"):
         return _read_beerxml(text, max_recipes)

@@ -65,3 +65,12 @@ class ModelError(PunkmlError):
 
 class ServeError(PunkmlError):
     """The API server could not start: its address is busy, forbidden or not on this machine."""
+
+
+class RecipeError(SchemaError):
+    """A recipe file or body cannot be read at all (not JSON or BeerXML, too large, unsafe XML,
+    no recipes); a single bad recipe in it is reported by field path instead."""
+
+
+class TooManyRecipesError(RecipeError):
+    """A file or body lists more recipes than may be read at once."""

@@ -15,7 +15,7 @@ app = typer.Typer(
     help="Punk ML: serve the Punk API v2, ingest it into a lake, and predict beer bitterness (IBU).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
 _stderr = Console(stderr=True, highlight=False)
 

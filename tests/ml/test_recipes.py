@@ -104,6 +104,9 @@ def test_gravity_from_abv_when_og_is_missing() -> None:
     assert any("estimated from abv 6%" in w for w in recipe.warnings)
     stated = the_recipe(dumps(only_hops(hop("Magnum", 20, "60"), abv=6.0, attenuation_level=80.0)))
     assert stated.beer["target_og"] == pytest.approx(1057.1, abs=0.1)
+    freeze_concentrated = the_recipe(dumps(only_hops(hop("Magnum", 20, "60"), abv=55.0)))
+    assert "target_og" not in freeze_concentrated.beer
+    assert any("beyond what a fermented wort" in w for w in freeze_concentrated.warnings)
     given = the_recipe(dumps(only_hops(hop("Magnum", 20, "60"), abv=6.0, target_og=1050)))
     assert given.beer["target_og"] == 1050 and not any("target_og" in w for w in given.warnings)
 

@@ -66,6 +66,9 @@ MAX_RECIPES = 100_000
 # Apparent attenuation assumed to estimate OG from ABV alone: the middle of the 70-80 % most
 # ale yeasts reach (the DIY Dog recipes' median attenuation_level is about 80 %).
 ASSUMED_ATTENUATION = 0.75
+# Worts above about 1.200 cannot be fermented by brewing yeast: a higher estimate from the ABV
+# means the ABV came another way (End of History's 55 % was freeze-concentrated).
+MAX_ESTIMATED_OG_POINTS = 200.0
 # BeerXML hop USE (lower case) → the Punk API ``add`` text the cleaning understands; a boil
 # addition becomes its TIME in minutes. "Aroma" is added after the boil (steeped).
 BEERXML_HOP_USES = {
@@ -349,6 +352,11 @@ def _fill_gravity(beer: dict[str, Any]) -> list[str]:
             stated / 100 if _is_number(stated) and 30 <= stated <= 100 else ASSUMED_ATTENUATION
         )
         points = 1000.0 * abv / ABV_PER_GRAVITY_POINT / attenuation
+        if points > MAX_ESTIMATED_OG_POINTS:
+            return [
+                f"target_og: not given, and abv {abv:g}% is beyond what a fermented wort "
+                f"reaches (freeze-concentrated?): {DEFAULT_OG:.3f} assumed"
+            ]
         beer["target_og"] = round(1000.0 + points, 1)
         return [
             f"target_og: not given, {beer['target_og']:g} estimated from abv {abv:g}% at "

@@ -224,9 +224,13 @@ def test_batch_prediction_over_the_catalog_writes_predictions(
     assert "wrote 325 predictions" in done.stdout
     with Catalog(Settings.load(home)) as catalog:
         table = catalog.query(
-            "SELECT count(*) AS n, min(ibu_low <= ibu_pred) AS ok FROM predictions"
+            "SELECT count(*) AS n, min(ibu_low <= ibu_pred) AS ok, "
+            "count(*) FILTER (WHERE NOT held_out) AS trained_on, "
+            "count(*) FILTER (WHERE NOT held_out AND p.ibu_pred = b.ibu) AS memorised "
+            "FROM predictions p JOIN beers_latest b USING (id)"
         )
-    assert table.to_pylist() == [{"n": 325, "ok": True}]
+    # The 320 beers with an IBU were in training: each shows its out-of-fold prediction.
+    assert table.to_pylist() == [{"n": 325, "ok": True, "trained_on": 320, "memorised": 0}]
 
 
 def test_train_from_the_catalog(tmp_path: Path) -> None:

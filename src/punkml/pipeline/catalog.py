@@ -77,6 +77,9 @@ def predictions_schema() -> pa.Schema:
             ("ibu_low", pa.float64()),
             ("ibu_high", pa.float64()),
             ("model_version", pa.string()),
+            # False: the model trained on this beer, and ibu_pred is its out-of-fold prediction
+            # (from a model fitted without it); True: the model never saw it; null: unknown.
+            ("held_out", pa.bool_()),
         ]
     )
 

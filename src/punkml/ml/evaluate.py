@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from punkml.ml.features import RecipeFeatures, feature_names
 from punkml.ml.folds import (
     CV_REPEATS,
     SEED_RANDOM_STATE,
@@ -202,6 +203,7 @@ def evaluate_cv(
 
 PERMUTATION_REPEATS = 3
 PERMUTATION_SEED = 42
+TINSETH_COLUMN = feature_names().index("tinseth_ibu")
 
 
 @dataclass
@@ -247,6 +249,7 @@ def cross_fit(tables: RecipeTables, model_type: str) -> CrossFit:
         X = model.features_.transform(held_out)
         prediction, low, high = model.interval_of(model.predict_features(X))
         keys = model.recipe_keys(X)
+        tinseth = RecipeFeatures().fit(held_out).transform(held_out)[:, TINSETH_COLUMN]
         for i, position in enumerate(test):
             beer = data.beers.iloc[position]
             rows.append(
@@ -260,6 +263,7 @@ def cross_fit(tables: RecipeTables, model_type: str) -> CrossFit:
                     "ibu_pred": round(float(prediction[i]), 2),
                     "ibu_low": round(float(low[i]), 2),
                     "ibu_high": round(float(high[i]), 2),
+                    "tinseth_ibu": round(float(tinseth[i]), 1),
                 }
             )
         scored = unflagged[test]
@@ -333,7 +337,6 @@ def compare_learners(
     import numpy as np
     from sklearn.base import clone
 
-    from punkml.ml.features import RecipeFeatures
     from punkml.ml.learners import recipe_regressor
     from punkml.ml.models import monotone_recipe_regressor
 

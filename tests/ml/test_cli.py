@@ -95,8 +95,23 @@ def test_predict_the_325_dataset_beers(trained_home: Path, beers_file: Path) -> 
     done = punkml("predict", "--beers", str(beers_file), home=trained_home)
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(rows) == 325
-    assert set(rows[0]) == {"id", "name", "ibu_pred", "ibu_low", "ibu_high", "model_version"}
+    fields = {"id", "name", "ibu_pred", "ibu_low", "ibu_high", "model_version", "held_out"}
+    assert set(rows[0]) == fields
     assert all(r["ibu_low"] <= r["ibu_pred"] <= r["ibu_high"] for r in rows)
+    # The beers with an IBU were in training: out-of-fold predictions, never memorised labels.
+    known = [
+        r
+        for r, beer in zip(rows, json.loads(beers_file.read_text()), strict=True)
+        if beer["ibu"] is not None
+    ]
+    assert len(known) == 320 and not any(r["held_out"] for r in known)
+    assert (
+        sum(
+            r["ibu_pred"] == beer["ibu"]
+            for r, beer in zip(rows, json.loads(beers_file.read_text()), strict=False)
+        )
+        < 10
+    )
     csv_out = punkml("predict", "--beers", str(beers_file), "--format", "csv", home=trained_home)
     assert len(csv_out.stdout.splitlines()) == 326
 

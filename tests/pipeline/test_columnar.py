@@ -77,7 +77,7 @@ def test_records_the_gate_refuses_are_decided_by_the_schema(beers: list[dict[str
     no_attribute = copy.deepcopy(beer)
     del no_attribute["ingredients"]["hops"][0]["attribute"]  # optional: cleaned as ''
     null_attribute = copy.deepcopy(beer)
-    null_attribute["ingredients"]["hops"][0]["attribute"] = None  # refused: not a string
+    null_attribute["ingredients"]["hops"][0]["attribute"] = 5  # refused: not a string
     payloads = [
         orjson.dumps(beers[0]),
         orjson.dumps(missing_value),

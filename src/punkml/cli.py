@@ -6,6 +6,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from punkml import __version__
 from punkml.errors import PunkmlError
@@ -15,7 +16,7 @@ app = typer.Typer(
     help="Punk ML: serve the Punk API v2, ingest it into a lake, and predict beer bitterness (IBU).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
 _stderr = Console(stderr=True, highlight=False)
 
@@ -65,7 +66,8 @@ def main() -> None:
     except PunkmlError as exc:
         if debug:
             raise
-        _stderr.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        # escape: a message may hold brackets ("pip install 'punkml[aws]'") that are not markup
+        _stderr.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         _stderr.print("interrupted")
@@ -74,7 +76,7 @@ def main() -> None:
         if debug:
             raise
         _stderr.print(
-            f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc} "
+            f"[bold red]unexpected error:[/] {type(exc).__name__}: {escape(str(exc))} "
             "(run again with --debug for the traceback)",
             soft_wrap=True,
         )

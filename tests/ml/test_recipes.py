@@ -203,6 +203,12 @@ def test_the_format_is_chosen_by_content_not_by_name(tmp_path: Path) -> None:
     assert read_recipe_file(disguised_json).format == "json"
 
 
+def test_utf16_beerxml_as_some_windows_programs_write_it() -> None:
+    text = BEERXML_EXAMPLE.read_text().replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    (recipe,) = read_recipes(text.encode("utf-16")).recipes
+    assert recipe.beer["name"] == "Backyard Pale Ale"
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

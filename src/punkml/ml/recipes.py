@@ -75,6 +75,7 @@ BEERXML_HOP_USES = {
     "dry hop": "Dry Hop",
     "mash": "Mash",
 }
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _LEADING_NUMBER = re.compile(r"^\s*(-?\d+(?:\.\d+)?)")
 
 FieldPath = tuple[str | int, ...]
@@ -171,6 +172,8 @@ def read_recipe_file(path: Path) -> RecipeBatch:
 def read_recipes(data: bytes, *, max_recipes: int = MAX_RECIPES) -> RecipeBatch:
     """The recipes of a JSON document (one beer or a list) or a BeerXML document, at most
     ``max_recipes`` of them (``TooManyRecipesError`` before any is validated)."""
+    if data.startswith(UTF16_BOMS):  # some Windows brewing programs write XML in UTF-16
+        return _read_beerxml(data, max_recipes)
     text = data.removeprefix(b"\xef\xbb\xbf").lstrip()
     if text.startswith(b"<"):
         return _read_beerxml(text, max_recipes)
@@ -442,19 +445,22 @@ def _children(element: Element | None, tag: str) -> list[Element]:
     return [] if element is None else [child for child in element if _tag(child) == tag]
 
 
-def _child(element: Element, tag: str) -> Element | None:
-    found = _children(element, tag)
-    return found[0] if found else None
+def _fields(element: Element) -> dict[str, Element]:
+    """A record's child elements by tag (the first of each), looked up once per record."""
+    fields: dict[str, Element] = {}
+    for child in element:
+        fields.setdefault(_tag(child), child)
+    return fields
 
 
-def _text(element: Element, tag: str) -> str | None:
-    child = _child(element, tag)
+def _text(fields: dict[str, Element], tag: str) -> str | None:
+    child = fields.get(tag)
     text = (child.text or "").strip() if child is not None else ""
     return text or None
 
 
 def _number(
-    element: Element,
+    fields: dict[str, Element],
     tag: str,
     path: FieldPath,
     problems: list[Problem],
@@ -463,7 +469,7 @@ def _number(
 ) -> float | None:
     """A number tag; ``display`` tags (the spec's appendix: '5.2 %', '1.050 SG') may carry a
     unit after the number and are skipped, not refused, when unreadable."""
-    text = _text(element, tag)
+    text = _text(fields, tag)
     if text is None:
         return None
     try:
@@ -490,8 +496,9 @@ def _gravity_points(specific_gravity: float | None) -> float | None:
 
 def _beer_from_beerxml(element: Element, index: int, problems: list[Problem]) -> dict[str, Any]:
     """One ``<RECIPE>`` as a Punk API v2 beer (defaults come after, as for JSON)."""
-    number = lambda tag, **kw: _number(element, tag, (), problems, **kw)  # noqa: E731
-    beer: dict[str, Any] = {"id": index + 1, "name": _text(element, "NAME"), "method": {}}
+    fields = _fields(element)
+    number = lambda tag, **kw: _number(fields, tag, (), problems, **kw)  # noqa: E731
+    beer: dict[str, Any] = {"id": index + 1, "name": _text(fields, "NAME"), "method": {}}
     for field, tag in (("volume", "BATCH_SIZE"), ("boil_volume", "BOIL_SIZE")):
         value = number(tag)
         if value is not None:
@@ -503,7 +510,7 @@ def _beer_from_beerxml(element: Element, index: int, problems: list[Problem]) ->
         "ibu": number("IBU", display=True),
     }
     beer.update({key: value for key, value in optional.items() if value is not None})
-    hops_element = _child(element, "HOPS")
+    hops_element = fields.get("HOPS")
     hops = [
         _hop_from_beerxml(hop, position, problems)
         for position, hop in enumerate(_children(hops_element, "HOP"))
@@ -513,17 +520,17 @@ def _beer_from_beerxml(element: Element, index: int, problems: list[Problem]) ->
             Problem(("HOPS",), "missing: a recipe needs its hops (NAME, AMOUNT and USE)", "missing")
         )
     malts = []
-    for position, fermentable in enumerate(
-        _children(_child(element, "FERMENTABLES"), "FERMENTABLE")
-    ):
+    for position, fermentable in enumerate(_children(fields.get("FERMENTABLES"), "FERMENTABLE")):
         path: FieldPath = ("FERMENTABLES", "FERMENTABLE", position)
-        kilograms = _number(fermentable, "AMOUNT", path, problems)
-        name = _text(fermentable, "NAME") or f"Fermentable {position + 1}"
+        malt = _fields(fermentable)
+        kilograms = _number(malt, "AMOUNT", path, problems)
+        name = _text(malt, "NAME") or f"Fermentable {position + 1}"
         malts.append({"name": name, "amount": {"value": kilograms, "unit": "kilograms"}})
     beer["ingredients"] = {"hops": hops, "malt": malts, "yeast": None}
-    yeasts = _child(element, "YEASTS")
-    yeast = _child(element if yeasts is None else yeasts, "YEAST")
-    if yeast is not None:
+    yeasts = fields.get("YEASTS")
+    yeast_element = fields.get("YEAST") if yeasts is None else _fields(yeasts).get("YEAST")
+    if yeast_element is not None:
+        yeast = _fields(yeast_element)
         label = " ".join(
             part for part in (_text(yeast, "LABORATORY"), _text(yeast, "PRODUCT_ID")) if part
         )
@@ -537,8 +544,9 @@ def _beer_from_beerxml(element: Element, index: int, problems: list[Problem]) ->
     return beer
 
 
-def _hop_from_beerxml(hop: Element, position: int, problems: list[Problem]) -> dict[str, Any]:
+def _hop_from_beerxml(element: Element, position: int, problems: list[Problem]) -> dict[str, Any]:
     path: FieldPath = ("HOPS", "HOP", position)
+    hop = _fields(element)
     name = _text(hop, "NAME")
     if name is None:
         problems.append(Problem((*path, "NAME"), "required: the hop's variety", "missing"))

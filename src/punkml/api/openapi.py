@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from punkml.api import query as q
-from punkml.api.ibu import MAX_RECIPES
 from punkml.source.schema import BEER_ADAPTER
 
 _ERROR_SCHEMA = {
@@ -202,6 +201,10 @@ def add_ibu_request_body(document: dict[str, Any]) -> None:
     operation = document.get("paths", {}).get(IBU_PATH, {}).get("post")
     if operation is None:
         return
+    # Imported here, when the document is first built: the IBU route pulls in the model's
+    # libraries, which this module (imported at start-up) must not.
+    from punkml.api.ibu import MAX_RECIPES
+
     recipe = {"$ref": "#/components/schemas/Recipe"}
     operation["requestBody"] = {
         "required": True,

@@ -129,6 +129,31 @@ def test_unusable_volume_is_422(
     assert answer.json()["detail"][0]["loc"] == ["body", "volume", "unit"]
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "loc"),
+    [
+        ("hop amount", 1e308, ["body", "ingredients", "hops", 0, "amount", "value"]),
+        ("hop amount", -5, ["body", "ingredients", "hops", 0, "amount", "value"]),
+        ("volume", 1e-320, ["body", "volume", "value"]),
+    ],
+)
+def test_implausible_values_are_422_naming_the_field(
+    app_with_model: Callable[[], Any],
+    beers: list[dict[str, Any]],
+    field: str,
+    value: float,
+    loc: list[Any],
+) -> None:
+    bad = copy.deepcopy(beers[0])
+    if field == "volume":
+        bad["volume"]["value"] = value
+    else:
+        bad["ingredients"]["hops"][0]["amount"]["value"] = value
+    answer = post(app_with_model(), bad)
+    assert answer.status_code == 422
+    assert loc in [d["loc"] for d in answer.json()["detail"]]
+
+
 @pytest.mark.parametrize("body", [[], "text", 42])
 def test_not_a_recipe_is_422(app_with_model: Callable[[], Any], body: Any) -> None:
     answer = post(app_with_model(), body)

@@ -123,22 +123,20 @@ def predictions_table(model: LoadedModel, tables: RecipeTables) -> pa.Table:
     import pyarrow as pa
 
     from punkml.ml.models import PREDICT_THREADS, set_threads
-    from punkml.pipeline.catalog import predictions_schema
+    from punkml.pipeline.lake_schema import PREDICTIONS
 
     set_threads(model.model, PREDICT_THREADS)
     predicted = model.predict(tables)
-    prediction, low, high = predicted.ibu, predicted.low, predicted.high
-    return pa.table(
+    return PREDICTIONS.table(
         {
-            "id": pa.array(np.asarray(tables.beers["id"], dtype=np.int64)),
-            "name": pa.array(tables.beers["name"].astype(str).tolist()),
-            "ibu_pred": pa.array(np.round(prediction, 2)),
-            "ibu_low": pa.array(np.round(low, 2)),
-            "ibu_high": pa.array(np.round(high, 2)),
-            "model_version": pa.array([model.version] * len(tables)),
+            "id": np.asarray(tables.beers["id"], dtype=np.int64),
+            "name": tables.beers["name"].astype(str).tolist(),
+            "ibu_pred": np.round(predicted.ibu, 2),
+            "ibu_low": np.round(predicted.low, 2),
+            "ibu_high": np.round(predicted.high, 2),
+            "model_version": [model.version] * len(tables),
             "held_out": pa.array(predicted.held_out, type=pa.bool_()),
-        },
-        schema=predictions_schema(),
+        }
     )
 
 

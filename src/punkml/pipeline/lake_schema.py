@@ -187,6 +187,14 @@ _INGESTED = (
 )
 _BEER_ID = ("beer_id", _I64, "the beer's Punk API id", "required", "model")
 _POSITION = ("position", _I32, "index in the beer's list as received (from 0)", "required")
+_RECORD_KEY = (
+    ("seq", _I64, "the stream sequence number", "required"),
+    ("partition_key", _STR, "the record's partition key (the beer id)", "required"),
+)
+_PAYLOAD = (
+    ("payload", _STR, "the record's bytes as UTF-8 text, exactly as received"),
+    ("payload_base64", _STR, "the bytes in base64 when they are not UTF-8"),
+)
 _AS_RECEIVED = (
     ("amount_value", _F64, "the amount as received"),
     ("amount_unit", _STR, "the amount's unit as received"),
@@ -216,11 +224,9 @@ RAW = LakeTable(
     file_format="json",
     description="Stream records as received (gzip JSON lines, one folder per arrival hour)",
     columns=_columns(
-        ("seq", _I64, "the stream sequence number", "required"),
-        ("partition_key", _STR, "the record's partition key (the beer id)", "required"),
+        *_RECORD_KEY,
         ("arrived_at", pa.timestamp("ms", tz="UTC"), "arrival on the stream (UTC)", "required"),
-        ("payload", _STR, "the record's bytes as UTF-8 text, exactly as received"),
-        ("payload_base64", _STR, "the bytes in base64 when they are not UTF-8"),
+        *_PAYLOAD,
     ),
     partition=ARRIVAL_HOUR,
     in_glue=True,
@@ -299,12 +305,10 @@ DEAD_LETTERS = LakeTable(
     file_format="parquet",
     description="Stream records the cleaned delivery refused, with the reason",
     columns=_columns(
-        ("seq", _I64, "the stream sequence number", "required"),
-        ("partition_key", _STR, "the record's partition key", "required"),
-        ("ingested_at", TIMESTAMP, "when the record arrived on the stream (UTC)", "required"),
+        *_RECORD_KEY,
+        _INGESTED,
         ("error", _STR, "why it was refused, naming the field path", "required"),
-        ("payload", _STR, "the record's bytes as UTF-8 text"),
-        ("payload_base64", _STR, "the bytes in base64 when they are not UTF-8"),
+        *_PAYLOAD,
         ("payload_bytes", _I64, "the record's size in bytes", "required"),
     ),
     partition=INGEST_DATE,
@@ -321,7 +325,11 @@ PREDICTIONS = LakeTable(
         ("ibu_low", _F64, "lower end of the prediction interval (IBU)"),
         ("ibu_high", _F64, "upper end of the prediction interval (IBU)"),
         ("model_version", _STR, "the registry version that predicted"),
-        ("held_out", _BOOL, "true when the model did not train on this beer"),
+        (
+            "held_out",
+            _BOOL,
+            "true: the model never saw this beer; false: it trained on it, and ibu_pred is its out-of-fold prediction (from a model fitted without it); null: unknown (an older model version)",
+        ),
     ),
 )
 

@@ -62,15 +62,15 @@ checkov: $(CHECKOV)
 
 ## lambda-package: build/lambda/{collector,processor}.zip from src/punkml for the Lambda runtime
 lambda-package: $(STAMP)
-	$(BIN)/python -m punkml.aws.package --out build/lambda
+	$(BIN)/punkml aws package --out build/lambda
 
 ## deploy: terraform apply of terraform/ (needs terraform, AWS credentials, TF_VAR_punk_api_base_url)
 deploy: lambda-package
-	$(BIN)/python -m punkml.aws.deploy apply
+	$(BIN)/punkml aws deploy
 
 ## destroy: terraform destroy of what deploy created
 destroy: $(STAMP)
-	$(BIN)/python -m punkml.aws.deploy destroy
+	$(BIN)/punkml aws destroy
 
 clean:
 	rm -rf $(VENV) .punkml .pytest_cache .mypy_cache .ruff_cache

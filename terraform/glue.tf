@@ -1,6 +1,6 @@
 # The Glue catalog: one database, the raw table and one table per cleaned table. Every column list
 # comes from glue_columns.tf.json, generated from the Arrow schemas in punkml.pipeline.cleaned
-# (`python -m punkml.aws.glue_columns > terraform/glue_columns.tf.json`; a test fails when stale).
+# (`punkml aws glue-columns > terraform/glue_columns.tf.json`; a test fails when stale).
 # Partition projection computes the partitions from the S3 layout, so Athena needs no crawler.
 
 resource "aws_glue_catalog_database" "lake" {

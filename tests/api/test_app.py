@@ -9,10 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Request
 
 from punkml.api.app import create_app
-from punkml.api.deps import get_settings
 from punkml.config import Settings
 from punkml.source.dataset import load_beers
 
@@ -329,10 +328,13 @@ def test_extra_routers_get_settings_and_the_v2_headers(tmp_path: Path) -> None:
     router = APIRouter()
 
     @router.post("/v2/echo-home")
-    def echo_home(settings: Settings = Depends(get_settings)) -> dict[str, str]:
+    def echo_home(request: Request) -> dict[str, str]:
+        settings: Settings = request.app.state.settings
         return {"home": str(settings.home)}
 
-    app = create_app([{"id": 1, "name": "One"}], rate_limit=5, home=tmp_path, routers=[router])
+    app = create_app(
+        [{"id": 1, "name": "One"}], rate_limit=5, settings=Settings.load(tmp_path), routers=[router]
+    )
     client = Client(app)
     response = client.request("POST", "/v2/echo-home")
     assert response.json() == {"home": str(tmp_path)}

@@ -55,7 +55,7 @@ def app_with_model(
     tmp_path: Path, beers: list[dict[str, Any]], baseline: IbuModel
 ) -> Callable[[], Any]:
     register(tmp_path, baseline, "v1-baseline")
-    return lambda: create_app(beers, rate_limit=0, home=tmp_path)
+    return lambda: create_app(beers, rate_limit=0, settings=Settings.load(tmp_path))
 
 
 def test_one_recipe(app_with_model: Callable[[], Any], beers: list[dict[str, Any]]) -> None:
@@ -110,7 +110,7 @@ def test_oversized_bodies_are_413(
 
 
 def test_no_promoted_model_is_503(tmp_path: Path, beers: list[dict[str, Any]]) -> None:
-    answer = post(create_app(beers, rate_limit=0, home=tmp_path), beers[0])
+    answer = post(create_app(beers, rate_limit=0, settings=Settings.load(tmp_path)), beers[0])
     assert answer.status_code == 503
     assert "punkml models promote" in answer.json()["message"]
 

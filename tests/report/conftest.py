@@ -59,7 +59,7 @@ def lake_settings(settings: Settings, dataset_beers: list[dict[str, Any]]) -> Se
     stream = SqliteStream(settings.stream_path)
     try:
         stream.put(records)
-        lake = Lake.open(None, settings)
+        lake = Lake.open(settings.lake_uri)
         for sink in (RawSink(lake), CleanedSink(lake)):
             Deliverer(stream, sink).run(until_idle=True)
     finally:

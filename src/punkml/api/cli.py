@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from punkml.cli_options import HomeOption
+from punkml.config import Settings
 
 app = typer.Typer(help="Serve the Punk API v2 over the pinned dataset.", no_args_is_help=True)
 
@@ -42,10 +43,11 @@ def serve(
     """
     from punkml.api.server import serve_api
 
+    settings = Settings.for_command(home, writes=False)
     serve_api(
         host=host,
         port=port,
         rate_limit=rate_limit,
         rate_window_seconds=rate_window,
-        home=home,
+        settings=settings,
     )

@@ -7,8 +7,9 @@ import gc
 import importlib.util
 import signal
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
+
+from punkml.config import Settings
 
 if TYPE_CHECKING:
     import uvicorn
@@ -51,14 +52,16 @@ def serve_api(
     port: int,
     rate_limit: int,
     rate_window_seconds: float,
-    home: Path | None = None,
+    settings: Settings,
 ) -> None:
     """Serve until SIGTERM/SIGINT, then finish in-flight requests and return."""
     import uvicorn
 
     from punkml.api.app import create_app
 
-    app = create_app(rate_limit=rate_limit, home=home, rate_window_seconds=rate_window_seconds)
+    app = create_app(
+        rate_limit=rate_limit, settings=settings, rate_window_seconds=rate_window_seconds
+    )
     loop, http = _fast_loop_and_parser()
     config = uvicorn.Config(
         app,
@@ -69,7 +72,7 @@ def serve_api(
         proxy_headers=False,  # the client IP is the socket's, as in the original (no trust proxy)
         server_header=False,
         access_log=False,
-        log_level="info",
+        log_config=None,  # uvicorn's records go to the handler the root command set up
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     # The beers, their JSON bytes and the imported modules live as long as the process: move them

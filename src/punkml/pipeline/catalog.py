@@ -13,15 +13,14 @@ declared schema, so queries never fail just because nothing was delivered.
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from punkml.atomic import atomic_path, atomic_write
 from punkml.config import Settings
-from punkml.errors import LakeError
+from punkml.errors import ConfigError, LakeError
 from punkml.pipeline.lake import (
     CLEANED_DIR,
     DEAD_LETTERS_DIR,
@@ -93,9 +92,9 @@ class TableStats:
 class Catalog:
     """Query the lake with SQL; one in-memory DuckDB connection with every view defined."""
 
-    def __init__(self, settings: Settings, lake_uri: str | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.lake = Lake.open(lake_uri, settings)
+        self.lake = Lake.open(settings.lake_uri)
         self._con: duckdb.DuckDBPyConnection | None = None
 
     # -- public API ------------------------------------------------------------------------------
@@ -156,7 +155,7 @@ class Catalog:
         target = Path(path or self.settings.catalog_path)
         # The views only change when a table gets its first files (or the lake moves): skip
         # rewriting otherwise, it costs DuckDB's memory and time at the end of every delivery.
-        stamp_path = self.settings.state_dir / "catalog.json"
+        stamp_path = self.settings.catalog_stamp_path
         stamp = json.dumps(
             {
                 "catalog": str(target.resolve()),
@@ -170,22 +169,19 @@ class Catalog:
         )
         if target.exists() and _read_text(stamp_path) == stamp:
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
         try:
-            con = duckdb.connect(str(tmp))
-            try:
-                self._persist_views(con)
-            finally:
-                con.close()
-            os.replace(tmp, target)
-            stamp_path.parent.mkdir(parents=True, exist_ok=True)
-            stamp_path.write_text(stamp)
+            with atomic_path(target) as tmp:
+                try:
+                    con = duckdb.connect(str(tmp))
+                    try:
+                        self._persist_views(con)
+                    finally:
+                        con.close()
+                finally:
+                    Path(f"{tmp}.wal").unlink(missing_ok=True)
+            atomic_write(stamp_path, stamp)
         except (duckdb.Error, OSError) as exc:
             raise LakeError(f"cannot write the catalog {target}: {exc}") from exc
-        finally:
-            tmp.unlink(missing_ok=True)
-            Path(f"{tmp}.wal").unlink(missing_ok=True)
         return target
 
     def _persist_views(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -331,3 +327,35 @@ def _table_locations() -> dict[str, tuple[str, str]]:
         "dead_letters": (DEAD_LETTERS_DIR, PARQUET_SUFFIX),
         "predictions": (PREDICTIONS_DIR, PARQUET_SUFFIX),
     }
+
+
+class ExternalCatalog(Protocol):
+    """A catalog outside the deployment (``glue://DATABASE``) that registers the lake's tables."""
+
+    def register_lake(self, lake_uri: str) -> list[str]:
+        """Register (create or update) every table of the lake at ``lake_uri``; their names."""
+        ...
+
+    def lake_uri(self) -> str:
+        """The root of the lake registered in this catalog."""
+        ...
+
+
+ExternalCatalogOpener = Callable[[str], ExternalCatalog]
+_CATALOG_BACKENDS: dict[str, ExternalCatalogOpener] = {}
+"""External catalogs by URI scheme, added by ``punkml.backends`` (the pipeline names none)."""
+
+
+def add_catalog_backend(scheme: str, opener: ExternalCatalogOpener) -> None:
+    """Serve ``scheme://`` catalog URIs with ``opener``."""
+    _CATALOG_BACKENDS[scheme] = opener
+
+
+def open_external_catalog(uri: str) -> ExternalCatalog:
+    """The external catalog named by ``uri`` (``Settings.catalog_uri``)."""
+    scheme = uri.partition("://")[0]
+    opener = _CATALOG_BACKENDS.get(scheme)
+    if opener is None:
+        known = ", ".join(f"{name}://" for name in _CATALOG_BACKENDS) or "none available"
+        raise ConfigError(f"catalog URI {uri!r} has an unknown scheme; known: {known}")
+    return opener(uri)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from punkml.atomic import atomic_write
 from punkml.config import Settings
 from punkml.errors import PunkmlError
 from punkml.report import html as h
@@ -247,7 +248,7 @@ def permutation_importances(
 
 
 def _cache_path(settings: Settings, version: str, fingerprint: str) -> Path:
-    return settings.state_dir / "report" / f"held-out-{version}-{fingerprint[:16]}.json"
+    return settings.report_cache_dir / f"held-out-{version}-{fingerprint[:16]}.json"
 
 
 def _read_cache(path: Path) -> HeldOut | None:
@@ -275,11 +276,8 @@ def _write_cache(path: Path, held_out: HeldOut) -> None:
     from dataclasses import asdict
 
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         payload = {"cache_version": CACHE_VERSION, **asdict(held_out)}
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(payload), encoding="utf-8")
-        temporary.replace(path)
+        atomic_write(path, json.dumps(payload))
     except OSError:
         pass  # the cache only saves time; the report is right without it
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from punkml import __version__, backends
 from punkml.errors import PunkmlError
@@ -26,7 +27,7 @@ app = typer.Typer(
     help=HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
 _stderr = Console(stderr=True, highlight=False)
 
@@ -104,7 +105,8 @@ def main() -> None:
     except PunkmlError as exc:
         if _options.debug:
             raise
-        _stderr.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        # escape: a message may hold brackets ("pip install 'punkml[aws]'") that are not markup
+        _stderr.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         _stderr.print("interrupted")
@@ -113,7 +115,7 @@ def main() -> None:
         if _options.debug:
             raise
         _stderr.print(
-            f"[bold red]unexpected error:[/] {type(exc).__name__}: {exc} "
+            f"[bold red]unexpected error:[/] {type(exc).__name__}: {escape(str(exc))} "
             "(run again with --debug for the traceback)",
             soft_wrap=True,
         )

@@ -61,3 +61,12 @@ class LakeError(PunkmlError):
 
 class ModelError(PunkmlError):
     """A model could not be trained, stored, verified or applied."""
+
+
+class RecipeError(SchemaError):
+    """A recipe file or body cannot be read at all (not JSON or BeerXML, too large, unsafe XML,
+    no recipes); a single bad recipe in it is reported by field path instead."""
+
+
+class TooManyRecipesError(RecipeError):
+    """A file or body lists more recipes than may be read at once."""

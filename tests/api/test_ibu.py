@@ -1,4 +1,5 @@
-"""POST /v2/ibu: predictions with intervals, 413, 422 with the field path, 503, model reload."""
+"""POST /v2/ibu: predictions with intervals, JSON or BeerXML bodies, defaults with warnings, 413,
+422 with the field path, 503, model reload."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from punkml.ml.data import tables_from_beers
 from punkml.ml.models import IbuModel, make_model, training_mask
 from punkml.ml.registry import promote, save_model
 from punkml.source.dataset import load_beers
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +100,53 @@ def test_unusable_volume_is_422(
 
 @pytest.mark.parametrize("body", [[], "text", 42])
 def test_not_a_recipe_is_422(app_with_model: Callable[[], Any], body: Any) -> None:
-    assert post(app_with_model(), body).status_code == 422
+    answer = post(app_with_model(), body)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body"]
+
+
+def test_a_recipe_of_hops_alone_gets_a_prediction_and_warnings(
+    app_with_model: Callable[[], Any],
+) -> None:
+    answer = post(app_with_model(), content=(EXAMPLES / "my_recipe.json").read_bytes())
+    assert answer.status_code == 200
+    (row,) = answer.json()["predictions"]
+    assert row["name"] == "Backyard Pale Ale" and row["id"] == 1
+    assert row["ibu_low"] <= row["ibu_pred"] <= row["ibu_high"]
+    assert any(w.startswith("volume: not given, 20 litres") for w in row["warnings"])
+
+
+@pytest.mark.parametrize("content_type", ["application/xml", "text/xml", None])
+def test_a_beerxml_body(app_with_model: Callable[[], Any], content_type: str | None) -> None:
+    headers = {} if content_type is None else {"content-type": content_type}
+    xml = (EXAMPLES / "my_recipe.beerxml.xml").read_bytes()
+    answer = post(app_with_model(), content=xml, headers=headers)
+    assert answer.status_code == 200, answer.text
+    (row,) = answer.json()["predictions"]
+    assert row["name"] == "Backyard Pale Ale" and "warnings" not in row
+    as_json = post(app_with_model(), content=(EXAMPLES / "my_recipe.json").read_bytes())
+    assert as_json.json()["predictions"][0]["ibu_pred"] != row["ibu_pred"]  # OG, malts, alpha
+
+
+def test_a_bad_beerxml_hop_names_the_tag(app_with_model: Callable[[], Any]) -> None:
+    xml = (EXAMPLES / "my_recipe.beerxml.xml").read_text()
+    bad = xml.replace("<AMOUNT>0.030</AMOUNT>", "<AMOUNT>thirty grams</AMOUNT>")
+    answer = post(app_with_model(), content=bad.encode(), headers={"content-type": "text/xml"})
+    assert answer.status_code == 422
+    (detail,) = answer.json()["detail"]
+    assert detail["loc"] == ["body", 0, "HOPS", "HOP", 1, "AMOUNT"]
+    assert detail["msg"] == "'thirty grams' is not a number"
+
+
+def test_unsafe_xml_is_422_with_the_reason(app_with_model: Callable[[], Any]) -> None:
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><RECIPES><RECIPE><NAME>&b;</NAME>'
+        b"</RECIPE></RECIPES>"
+    )
+    answer = post(app_with_model(), content=bomb, headers={"content-type": "application/xml"})
+    assert answer.status_code == 422
+    assert "<!DOCTYPE" in answer.json()["detail"][0]["msg"]
 
 
 def test_oversized_bodies_are_413(
@@ -143,3 +192,7 @@ def test_over_http(
                 yield b" " * 65536
 
         assert client.post("/ibu", content=chunks()).status_code == 413
+        xml = (EXAMPLES / "my_recipe.beerxml.xml").read_bytes()
+        answer = client.post("/ibu", content=xml, headers={"content-type": "application/xml"})
+        assert answer.status_code == 200
+        assert answer.json()["predictions"][0]["name"] == "Backyard Pale Ale"

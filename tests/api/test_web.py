@@ -286,3 +286,121 @@ def test_screenshots_directory_is_git_ignored() -> None:
         ["git", "check-ignore", "-q", str(SCREENSHOTS / "web-1-search.png")], cwd=root
     )
     assert done.returncode == 0
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+
+
+def test_predict_a_recipe_file_pasted_or_uploaded(
+    served_with_model: Server, browser: Browser
+) -> None:
+    page, url = browser.page, served_with_model.url
+    api = httpx.Client(base_url=url + "/v2", timeout=10)
+    page.goto(url + "/#/recipe")
+    page.wait_for_selector("#hop-rows li")
+
+    # 1. Pasted BeerXML goes to POST /v2/ibu as XML, as it is; the page shows the API's answer.
+    xml = (EXAMPLES / "my_recipe.beerxml.xml").read_text()
+    page.fill("#r-file-text", xml)
+    with page.expect_request(lambda r: r.url.endswith("/v2/ibu") and r.method == "POST") as sent:
+        page.click("#file-form button[type=submit]")
+    assert sent.value.headers["content-type"] == "application/xml"
+    assert sent.value.post_data == xml
+    page.wait_for_selector("#prediction [data-testid=ibu-pred]")
+    direct = api.post("/ibu", content=xml, headers={"content-type": "application/xml"}).json()
+    row = direct["predictions"][0]
+    assert _number(page.inner_text("#prediction [data-testid=ibu-pred]")) == round(row["ibu_pred"])
+    assert "Prediction for Backyard Pale Ale" in page.inner_text("#prediction")
+    assert page.locator("#prediction [data-testid=ibu-warnings]").count() == 0
+    _screenshot(page, "web-5-beerxml.png")
+
+    # 2. An uploaded file is shown in the box and predicted; the defaults it took are listed.
+    page.set_input_files("#r-file", str(EXAMPLES / "my_recipe.json"))
+    expect(page.locator("#prediction [data-testid=ibu-warnings] li").first).to_contain_text(
+        "volume: not given, 20 litres assumed"
+    )
+    assert page.input_value("#r-file-text") == (EXAMPLES / "my_recipe.json").read_text()
+
+    # 3. Unsafe or broken files get the server's reason, naming the tag where there is one.
+    page.fill("#r-file-text", '<!DOCTYPE r [<!ENTITY a "b">]><RECIPES/>')
+    page.click("#file-form button[type=submit]")
+    expect(page.locator("#file-error")).to_contain_text("<!DOCTYPE")
+    page.fill("#r-file-text", xml.replace("<AMOUNT>0.030</AMOUNT>", "<AMOUNT>lots</AMOUNT>"))
+    page.click("#file-form button[type=submit]")
+    expect(page.locator("#file-error")).to_contain_text(
+        "recipes[0].HOPS.HOP[1].AMOUNT: 'lots' is not a number"
+    )
+    assert page.locator("#prediction").inner_text() == ""
+    # The browser logs each 422 answer as a failed resource; nothing else may fail.
+    assert [e for e in browser.errors if "status of 422" not in e] == []
+
+
+def test_reset_clears_what_a_beer_left_in_the_predictor(
+    served_with_model: Server, browser: Browser
+) -> None:
+    page, url = browser.page, served_with_model.url
+    page.goto(url + "/#/recipe?from=5")
+    expect(page.locator("#r-name")).to_have_value("Avery Brown Dredge")
+    page.click("#recipe-form button[type=submit]")
+    page.wait_for_selector("#prediction [data-testid=ibu-pred]")
+    page.fill("#r-file-text", "{}")
+
+    # Another beer's recipe replaces the last answer instead of sitting under a stale one.
+    page.goto(url + "/#/recipe?from=6")
+    expect(page.locator("#r-name")).to_have_value("Electric India")
+    assert page.locator("#prediction").inner_text() == ""
+
+    page.click("#recipe-reset")
+    expect(page.locator("#r-name")).to_have_value("My recipe")
+    assert page.input_value("#r-og") == "1055" and page.input_value("#r-abv") == ""
+    names = page.locator('#hop-rows [name="hop_name"]')
+    expect(names).to_have_count(3)
+    assert [names.nth(i).input_value() for i in range(3)] == ["Simcoe", "Citra", "Citra"]
+    assert page.input_value("#r-file-text") == ""
+    assert page.evaluate("location.hash") == "#/recipe"  # reloading won't bring the beer back
+    assert page.evaluate("document.activeElement.id") == "r-name"
+    assert browser.errors == []
+
+
+def test_on_a_phone_the_filters_fold_away(served_with_model: Server, chromium: Any) -> None:
+    url = served_with_model.url
+    api = httpx.Client(base_url=url + "/v2", timeout=10)
+    width, height = 390, 844  # a common phone viewport, in CSS pixels
+    context = chromium.new_context(viewport={"width": width, "height": height}, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.goto(url + "/")
+        page.wait_for_selector("#results li")
+        toggle = page.locator("#filters-toggle")
+        expect(toggle).to_be_visible()
+        expect(toggle).to_have_attribute("aria-expanded", "false")
+        expect(page.locator("#search-form")).to_be_hidden()
+        first_card = page.locator("#results li").first.bounding_box()
+        assert first_card is not None and first_card["y"] < height  # beers on the first screen
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scroll
+        _screenshot(page, "web-6-phone.png")
+
+        toggle.click()
+        expect(page.locator("#search-form")).to_be_visible()
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+        assert page.evaluate("document.activeElement.id") == "f-beer_name"
+        page.fill("#f-hops", "citra")
+        page.press("#f-hops", "Enter")
+        expected = api.get("/beers", params={"hops": "citra", "per_page": 24}).json()
+        expect(page.locator("#results h2")).to_have_text([beer["name"] for beer in expected])
+        expect(page.locator("#search-form")).to_be_hidden()  # folded again: results show
+        expect(toggle).to_have_text("Filters (1 active)")
+        _screenshot(page, "web-7-phone-filtered.png")
+    finally:
+        context.close()
+
+
+def test_on_a_wide_screen_the_filters_stay_open(
+    served_with_model: Server, browser: Browser
+) -> None:
+    page = browser.page
+    page.goto(served_with_model.url + "/")
+    page.wait_for_selector("#results li")
+    expect(page.locator("#search-form")).to_be_visible()
+    expect(page.locator("#filters-toggle")).to_be_hidden()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 
-from punkml.aws.clients import aws_errors, describe_aws_error
+from punkml.aws.clients import AWS_EXTRA_MISSING, aws_errors, describe_aws_error
 from punkml.errors import LakeError, StreamError
 
 
@@ -30,3 +34,48 @@ def test_aws_errors_raise_the_chosen_punkml_error() -> None:
         raise NoCredentialsError()
     with pytest.raises(LakeError, match="reading"), aws_errors("reading", LakeError):
         raise NoCredentialsError()
+
+
+# A Python without the `aws` extra: boto3 and botocore cannot be imported.
+WITHOUT_BOTO3 = """
+import sys
+
+
+class NoBoto3:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("boto3", "botocore"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, NoBoto3())
+from punkml.cli import main
+
+sys.argv[0] = "punkml"
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("ingest", "once", "--stream", "kinesis://beers?region=eu-west-1"),
+        ("sql", "SELECT 1", "--catalog", "glue://punkml?region=eu-west-1"),
+    ],
+    ids=["ingest", "sql"],
+)
+def test_without_the_aws_extra_the_cli_says_what_to_install(
+    args: tuple[str, ...], tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_BOTO3, *args, "--home", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert AWS_EXTRA_MISSING in lines[0]
+    assert "pip install 'punkml[aws]'" in lines[0]

@@ -112,6 +112,76 @@ def test_an_unusable_recipe_names_the_field(trained_home: Path, tmp_path: Path) 
     assert done.returncode != 0 and "volume.unit" in done.stderr
 
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+
+
+@pytest.mark.parametrize("example", ["my_recipe.json", "my_recipe.beerxml.xml"])
+def test_predict_the_example_recipes(trained_home: Path, example: str) -> None:
+    done = punkml("predict", "--beers", str(EXAMPLES / example), home=trained_home)
+    (row,) = [json.loads(line) for line in done.stdout.splitlines()]
+    assert row["name"] == "Backyard Pale Ale"
+    assert 5 < row["ibu_low"] <= row["ibu_pred"] <= row["ibu_high"] < 150
+    if example.endswith(".json"):  # hops and a name only: the defaults are named
+        assert any(w.startswith("boil_volume: not given, 25 litres") for w in row["warnings"])
+    else:
+        assert "warnings" not in row
+
+
+def test_predict_answers_the_valid_recipes_and_names_the_others(
+    trained_home: Path, tmp_path: Path
+) -> None:
+    from punkml.source.dataset import load_beers
+
+    good = load_beers()[:2]
+    bad = {"name": "No hops at all"}
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps([good[0], bad, good[1]]))
+    done = punkml("predict", "--beers", str(path), home=trained_home, check=False)
+    assert [json.loads(line)["id"] for line in done.stdout.splitlines()] == [
+        good[0]["id"],
+        good[1]["id"],
+    ]
+    assert done.returncode == 1
+    assert "refused recipes[1].ingredients.hops: missing" in done.stderr
+    assert "1 of 3 recipes" in done.stderr and "unexpected" not in done.stderr
+    csv_out = punkml(
+        "predict", "--beers", str(path), "--format", "csv", home=trained_home, check=False
+    )
+    assert csv_out.stdout.splitlines()[0].endswith(",warnings")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[]", "an empty list: there is no recipe to read"),
+        (None, "is a directory"),
+        ("<RECIPES><RECIPE>", "not well-formed XML"),
+        ("", "empty"),
+    ],
+)
+def test_predict_user_errors_are_one_line(
+    trained_home: Path, tmp_path: Path, content: str | None, message: str
+) -> None:
+    path = tmp_path
+    if content is not None:
+        path = tmp_path / "recipes.txt"
+        path.write_text(content)
+    done = punkml("predict", "--beers", str(path), home=trained_home, check=False)
+    assert done.returncode == 1 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0]
+
+
+def test_train_sets_a_bad_record_aside(tmp_path: Path, beers_file: Path) -> None:
+    beers = json.loads(beers_file.read_text())
+    beers[3]["ingredients"]["hops"][0]["amount"]["value"] = "a lot"
+    path = tmp_path / "with-a-bad-one.json"
+    path.write_text(json.dumps(beers))
+    done = punkml("train", "--beers", str(path), "--model-type", "baseline", home=tmp_path)
+    assert "baseline, 319 beers" in done.stdout
+    assert "set aside recipes[3].ingredients.hops[0].amount.value" in done.stderr
+
+
 def test_a_tampered_model_is_refused_by_predict(
     trained_home: Path, beers_file: Path, tmp_path: Path
 ) -> None:

@@ -94,6 +94,14 @@ def test_hop_rows_carry_normalized_values() -> None:
     assert cleaned.beer["volume_litres"] == 20.0 and cleaned.beer["boil_volume_litres"] == 25.0
 
 
+def test_a_hop_attribute_may_be_null_as_in_newer_diy_dog_recipes() -> None:
+    beer = copy.deepcopy(load_beers()[0])
+    beer["ingredients"]["hops"][0]["attribute"] = None
+    cleaned = clean_beer(validate_beer(beer), seq=1, ingested_at=WHEN)
+    row = cleaned.hop_additions[0]
+    assert (row["attribute_raw"], row["attribute"], row["alpha_acid_pct"]) == ("", "other", None)
+
+
 def test_invalid_beer_names_the_field_path() -> None:
     beer = copy.deepcopy(load_beers()[0])
     beer["ingredients"]["hops"][1]["amount"]["value"] = "lots"

@@ -1,10 +1,12 @@
 """``POST /v2/ibu``: predict the bitterness of one recipe or a list (at most 1,000).
 
-The body is a beer in the Punk API v2 shape, or a JSON list of them. Answers:
+The body is a beer in the Punk API v2 shape, a JSON list of them, or a BeerXML 1.0 document
+(``application/json``, ``application/xml`` or ``text/xml``; the format is told by content). A
+recipe needs only its hops: ``punkml.ml.recipes`` fills the documented defaults. Answers:
 ``200 {"model_version", "interval", "predictions": [{"id", "name", "ibu_pred", "ibu_low",
-"ibu_high", "model_version"}, …]}``; ``413`` when the body is larger than ``MAX_BODY_BYTES`` or
-lists more than ``MAX_RECIPES`` recipes; ``422`` with the field path (``loc``) of every invalid
-field; ``503`` when no model is promoted. The promoted model is loaded once per process, verified
+"ibu_high", "model_version"} (+ "warnings" where a default or fallback was used), …]}``; ``413``
+when the body is larger than ``MAX_BODY_BYTES`` or lists more than ``MAX_RECIPES`` recipes;
+``422`` with the field path (``loc``) of every invalid field; ``503`` when no model is promoted. The promoted model is loaded once per process, verified
 (SHA-256), cached on the application, and reloaded when another version is promoted.
 """
 
@@ -20,11 +22,16 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from punkml.errors import RecipeError, TooManyRecipesError
+from punkml.ml.predict import predict_recipes
+from punkml.ml.recipes import RecipeBatch, read_recipes
+
 if TYPE_CHECKING:
     from punkml.ml.predict import LoadedModel
 
 MAX_RECIPES = 1_000
 MAX_BODY_BYTES = 8 * 1024 * 1024
+INLINE_PARSE_BYTES = 64 * 1024
 JSON = "application/json"
 
 router = APIRouter(tags=["ibu"])
@@ -84,32 +91,18 @@ async def _read_body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def _validation_errors(payload: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The recipes as a list and the 422 details (``loc`` starts with ``body``)."""
-    from pydantic import ValidationError
-
-    from punkml.ml.predict import usability_problems
-    from punkml.source.schema import BEER_ADAPTER
-
-    single = isinstance(payload, dict)
-    recipes = [payload] if single else payload
-    details: list[dict[str, Any]] = []
-    for index, recipe in enumerate(recipes):
-        prefix: list[Any] = ["body"] if single else ["body", index]
-        try:
-            BEER_ADAPTER.validate_python(recipe)
-        except ValidationError as exc:
-            details += [
-                {"loc": [*prefix, *err["loc"]], "msg": err["msg"], "type": err["type"]}
-                for err in exc.errors()
-            ]
-    if not details:
-        for index, path, message in usability_problems(recipes):
-            prefix = ["body"] if single else ["body", index]
-            details.append(
-                {"loc": [*prefix, *path.split(".")], "msg": message, "type": "value_error"}
-            )
-    return recipes, details
+def _refusal_details(batch: RecipeBatch) -> list[dict[str, Any]]:
+    """The 422 details of the refused recipes: ``loc`` starts with ``body`` (and the recipe's
+    index unless the body is one JSON object), then the field path in the body's own terms."""
+    return [
+        {
+            "loc": ["body", *([] if batch.single else [refused.index]), *problem.path],
+            "msg": problem.message,
+            "type": problem.kind,
+        }
+        for refused in batch.refused
+        for problem in refused.problems
+    ]
 
 
 @router.post(
@@ -125,27 +118,23 @@ async def predict_ibu(request: Request) -> Response:
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body exceeds {MAX_BODY_BYTES} bytes"
         )
     try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        if len(body) > INLINE_PARSE_BYTES:  # a large body is parsed off the event loop
+            batch = await asyncio.to_thread(read_recipes, body, max_recipes=MAX_RECIPES)
+        else:
+            batch = read_recipes(body, max_recipes=MAX_RECIPES)
+    except TooManyRecipesError as exc:
+        return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"{exc}")
+    except RecipeError as exc:
         return _error(
             HTTPStatus.UNPROCESSABLE_ENTITY,
-            "the body is not valid JSON",
-            detail=[{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}],
+            "the body must be a recipe (a Punk API v2 beer), a non-empty list of them, or a "
+            "BeerXML 1.0 document",
+            detail=[{"loc": ["body"], "msg": str(exc), "type": "recipe_invalid"}],
         )
-    if isinstance(payload, list) and len(payload) > MAX_RECIPES:
+    if batch.refused:
         return _error(
-            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-            f"{len(payload)} recipes in one request; the limit is {MAX_RECIPES}",
+            HTTPStatus.UNPROCESSABLE_ENTITY, "invalid recipe", detail=_refusal_details(batch)
         )
-    if not isinstance(payload, dict | list) or payload == []:
-        return _error(
-            HTTPStatus.UNPROCESSABLE_ENTITY,
-            "the body must be a recipe (a Punk API v2 beer) or a non-empty list of them",
-            detail=[{"loc": ["body"], "msg": "expected an object or a list", "type": "type_error"}],
-        )
-    recipes, details = _validation_errors(payload)
-    if details:
-        return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid recipe", detail=details)
     cache = _cache(request)
     loaded = cache.get() if cache.is_loaded else await asyncio.to_thread(cache.get)
     if loaded is None:
@@ -154,19 +143,13 @@ async def predict_ibu(request: Request) -> Response:
             "no IBU model is promoted on this server: run `punkml train` then "
             "`punkml models promote VERSION`",
         )
-    if len(recipes) == 1:
-        rows = _predict(loaded, recipes)  # a few ms: cheaper than a thread hop
+    if len(batch.recipes) == 1:
+        rows = predict_recipes(loaded, batch.recipes)  # a few ms: cheaper than a thread hop
     else:
-        rows = await asyncio.to_thread(_predict, loaded, recipes)
+        rows = await asyncio.to_thread(predict_recipes, loaded, batch.recipes)
     interval = loaded.manifest.get("interval", 0.9)
     answer = {"model_version": loaded.version, "interval": interval, "predictions": rows}
     return Response(orjson.dumps(answer), media_type=JSON)
-
-
-def _predict(loaded: LoadedModel, recipes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from punkml.ml.predict import predict_beers
-
-    return predict_beers(loaded, recipes)
 
 
 def _cache(request: Request) -> ModelCache:

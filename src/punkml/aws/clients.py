@@ -12,12 +12,20 @@ from typing import Any
 
 from punkml.errors import ConfigError, StreamError
 
+AWS_EXTRA_MISSING = (
+    "AWS support is not installed (no boto3): install it with pip install 'punkml[aws]'"
+)
+
+try:
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+except ModuleNotFoundError as exc:  # the optional `aws` extra; every AWS module comes here first
+    raise ConfigError(AWS_EXTRA_MISSING) from exc
+
 
 def aws_client(service: str, region: str | None = None) -> Any:
     """A boto3 client; the endpoint may be overridden with ``AWS_ENDPOINT_URL`` (tests, moto)."""
-    import boto3
-    from botocore.config import Config
-
     session = boto3.session.Session(region_name=region)
     if not session.region_name:
         raise ConfigError(
@@ -32,8 +40,6 @@ def aws_client(service: str, region: str | None = None) -> Any:
 
 def describe_aws_error(action: str, exc: Exception) -> str:
     """One line naming the action and the AWS error; says what to do about missing credentials."""
-    from botocore.exceptions import ClientError, NoCredentialsError
-
     if isinstance(exc, NoCredentialsError):
         return f"{action}: no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
     if isinstance(exc, ClientError):
@@ -45,8 +51,6 @@ def describe_aws_error(action: str, exc: Exception) -> str:
 @contextmanager
 def aws_errors(action: str, error: type[Exception] = StreamError) -> Iterator[None]:
     """Turn boto errors raised inside into ``error`` with ``describe_aws_error``'s message."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     try:
         yield
     except (BotoCoreError, ClientError) as exc:

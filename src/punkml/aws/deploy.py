@@ -36,7 +36,7 @@ def find_terraform(environ: Mapping[str, str]) -> str:
 
 def check_credentials() -> None:
     """``ConfigError`` unless boto3 finds AWS credentials and a region (nothing is sent)."""
-    import boto3
+    from punkml.aws.clients import boto3  # one place says what to install when it is missing
 
     session = boto3.session.Session()
     if session.get_credentials() is None:

@@ -34,7 +34,8 @@ BeersOption = Annotated[
     Path | None,
     typer.Option(
         "--beers",
-        help="JSON file with a list of beers in the Punk API v2 shape (or one beer).",
+        help="Recipe file: Punk API v2 JSON (a list of beers or one beer) or BeerXML 1.0, "
+        "told apart by content. A recipe needs only its hops; see docs/model.md.",
         show_default=False,
     ),
 ]
@@ -242,19 +243,31 @@ def predict(
     """Predict IBU with a 90% interval for each beer of --beers FILE; without --beers, predict the
     whole catalog and write the lake's predictions table."""
     from punkml.config import Settings
-    from punkml.ml.data import read_beers_file
-    from punkml.ml.predict import LoadedModel, predict_beers, predict_catalog
+    from punkml.errors import RecipeError
+    from punkml.ml.predict import LoadedModel, predict_catalog, predict_recipes
+    from punkml.ml.recipes import read_recipe_file
 
     # A recipe file with an explicit --model needs no deployment; the catalog and the promoted
     # model do.
     needs_home = beers is None or model is None
     settings = Settings.for_command(home, writes=False) if needs_home else Settings.load(home)
+    batch = None if beers is None else read_recipe_file(beers)
     loaded = LoadedModel.promoted(settings.models_dir, model)
-    if beers is None:
+    if batch is None:
         rows, path = predict_catalog(settings, loaded)
         typer.echo(f"wrote {rows} predictions ({loaded.version}) to {path}")
         return
-    _print_rows(predict_beers(loaded, read_beers_file(beers)), output_format)
+    if batch.recipes:
+        _print_rows(predict_recipes(loaded, batch.recipes), output_format)
+    if batch.refused:
+        # The valid recipes are answered above; the refused ones are named, and the exit
+        # status says that not every recipe was predicted.
+        for line in batch.refusals():
+            typer.echo(f"refused {line}", err=True)
+        raise RecipeError(
+            f"{len(batch.refused)} of {len(batch)} recipes in {beers} refused (named above)"
+            + ("; the others were predicted" if batch.recipes else "")
+        )
 
 
 def _print_rows(rows: list[dict[str, Any]], output_format: JsonOrCsv) -> None:
@@ -266,9 +279,11 @@ def _print_rows(rows: list[dict[str, Any]], output_format: JsonOrCsv) -> None:
 
     from punkml.ml.predict import PREDICTION_FIELDS
 
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(PREDICTION_FIELDS), lineterminator="\n")
+    writer = csv.DictWriter(
+        sys.stdout, fieldnames=[*PREDICTION_FIELDS, "warnings"], lineterminator="\n"
+    )
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({**row, "warnings": "; ".join(row.get("warnings", []))} for row in rows)
 
 
 @models_app.command("list")

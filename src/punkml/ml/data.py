@@ -9,7 +9,7 @@ feeds training, evaluation, batch prediction, the API and a Lambda.
 from __future__ import annotations
 
 import hashlib
-import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from punkml.errors import ModelError
+from punkml.ml.recipes import read_recipe_file
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
     from punkml.config import Settings
 
-MAX_BEERS_FILE_BYTES = 256 * 1024 * 1024
+logger = logging.getLogger(__name__)
 # The columns every cleaned ``beers`` row has; used to build an empty or partial frame.
 BEER_COLUMNS = (
     "id",
@@ -139,24 +140,20 @@ def tables_from_beers(beers: Iterable[dict[str, Any]]) -> RecipeTables:
 
 
 def read_beers_file(path: Path) -> list[dict[str, Any]]:
-    """A JSON file holding a list of beers in the Punk API v2 shape, or one beer."""
-    if not path.exists():
-        raise ModelError(f"--beers file not found: {path}")
-    if path.stat().st_size > MAX_BEERS_FILE_BYTES:
-        raise ModelError(f"--beers file {path} is larger than {MAX_BEERS_FILE_BYTES} bytes")
-    try:
-        payload = json.loads(path.read_bytes())
-    except ValueError as exc:
-        raise ModelError(f"--beers file {path} is not valid JSON: {exc}") from exc
-    if isinstance(payload, dict):
-        payload = [payload]
-    if not isinstance(payload, list) or not all(isinstance(item, dict) for item in payload):
-        raise ModelError(f"--beers file {path} must hold a JSON list of beers or one beer")
-    return payload
+    """The usable beers of a recipe file: Punk API v2 JSON (a list or one beer) or BeerXML 1.0,
+    with the defaults of ``punkml.ml.recipes``. A refused recipe is set aside with a warning
+    naming its field; a file with no usable recipe is an error."""
+    batch = read_recipe_file(path)
+    refusals = batch.refusals()
+    for line in refusals:
+        logger.warning("%s: set aside %s", path, line)
+    if not batch.recipes:
+        raise ModelError(f"no usable recipe in {path}: {refusals[0]}")
+    return batch.beers
 
 
 def tables_from_file(path: Path) -> RecipeTables:
-    """Cleaned tables of the beers in a JSON file."""
+    """Cleaned tables of the usable beers of a recipe file (see ``read_beers_file``)."""
     return tables_from_beers(read_beers_file(path))
 
 

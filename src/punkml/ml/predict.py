@@ -7,6 +7,7 @@ rows = predict_beers(model, beers)   # [{"id", "name", "ibu_pred", "ibu_low", "i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
     from punkml.config import Settings
     from punkml.ml.models import IbuModel
+    from punkml.ml.recipes import Recipe
 
 PREDICTION_FIELDS = ("id", "name", "ibu_pred", "ibu_low", "ibu_high", "model_version")
 PREDICTIONS_FILE = "predictions/predictions.parquet"
@@ -145,3 +147,13 @@ def predict_catalog(settings: Settings, model: LoadedModel) -> tuple[int, str]:
     lake = Lake.open(settings.lake_uri)
     lake.write_parquet(PREDICTIONS_FILE, table)
     return table.num_rows, lake.path(PREDICTIONS_FILE)
+
+
+def predict_recipes(model: LoadedModel, recipes: Sequence[Recipe]) -> list[dict[str, Any]]:
+    """Predictions for recipes read by ``punkml.ml.recipes`` (validated, defaults filled), each
+    with its ``warnings`` when a default or fallback was used."""
+    rows = predict_tables(model, tables_from_beers([recipe.beer for recipe in recipes]))
+    for row, recipe in zip(rows, recipes, strict=True):
+        if recipe.warnings:
+            row["warnings"] = list(recipe.warnings)
+    return rows

@@ -174,7 +174,7 @@ class CleanedBatch:
         # Rows are built first and appended last, so a beer that fails half-way leaves nothing.
         hop_rows = []
         for position, hop in enumerate(hops):
-            amount, attribute, add = hop["amount"], hop.get("attribute", ""), hop["add"]
+            amount, attribute, add = hop["amount"], hop.get("attribute") or "", hop["add"]
             value, unit = amount["value"], amount["unit"]
             name, stage, minutes, kind, alpha, hop_flag, factor = _hop_facts(
                 hop["name"], add, attribute, unit, boil_total

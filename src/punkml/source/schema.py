@@ -63,7 +63,8 @@ class Hop(TypedDict):
     name: ShortText
     amount: Quantity
     add: Annotated[str, Field(max_length=200)]
-    attribute: NotRequired[Annotated[str, Field(max_length=200)]]
+    # None in newer DIY Dog recipes, where a hop has no bittering/aroma role written down.
+    attribute: NotRequired[Annotated[str, Field(max_length=200)] | None]
 
 
 @with_config(_STRICT)

@@ -22,6 +22,10 @@ const SRM_COLOURS = [
   [30, [94, 11, 0]], [40, [54, 8, 10]],
 ];
 
+// POST /v2/ibu refuses bodies above 8 MiB; a file that large is refused here before sending.
+const MAX_RECIPE_FILE_BYTES = 8 * 1024 * 1024;
+// The width below which the filter form folds away (the CSS media query says the same).
+const SMALL_SCREEN = window.matchMedia("(max-width: 700px)");
 // Above this the recipe's IBU is an entry error (the cleaning flags it), not a bitterness.
 const IMPLAUSIBLE_IBU = 300;
 const UNITS = { grams: "g", kilograms: "kg", litres: "l" };
@@ -75,9 +79,10 @@ function ebcColour(ebc) {
 
 /** Fetch JSON from the API; throw an Error whose message is the API's own explanation. */
 async function api(path, options = {}) {
+  const { headers = {}, ...rest } = options;
   const response = await fetch(API + path, {
-    headers: { Accept: "application/json", "Content-Type": "application/json" },
-    ...options,
+    headers: { Accept: "application/json", "Content-Type": "application/json", ...headers },
+    ...rest,
   });
   let body = null;
   try {
@@ -102,13 +107,22 @@ function describeError(status, body) {
     return body.data.map((d) => `${d.param}: ${d.msg}`).join("; ");
   }
   if (body && Array.isArray(body.detail)) {
-    return body.detail
-      .map((d) => `${(d.loc || []).filter((p) => p !== "body").join(".")}: ${d.msg}`)
-      .join("; ");
+    return body.detail.map((d) => `${fieldName(d.loc || [])}: ${d.msg}`).join("; ");
   }
   if (body && typeof body.detail === "string") return body.detail;
   if (body && body.message) return body.message;
   return `The server answered ${status}.`;
+}
+
+/** ["body", 2, "HOPS", "HOP", 0, "AMOUNT"] → "recipes[2].HOPS.HOP[0].AMOUNT", as the CLI says. */
+function fieldName(loc) {
+  const parts = loc.filter((part) => part !== "body");
+  let name = typeof parts[0] === "number" ? "recipes" : "";
+  for (const part of parts) {
+    if (typeof part === "number") name += `[${part}]`;
+    else name += name ? `.${part}` : String(part);
+  }
+  return name || "body";
 }
 
 function predictionOf(body) {
@@ -172,6 +186,7 @@ function paramsToForm(form, params) {
 async function search(params) {
   const form = $("#search-form");
   paramsToForm(form, params);
+  showActiveFilters(params);
   const page = Math.max(1, Number(params.get("page")) || 1);
   const query = new URLSearchParams(params);
   query.set("page", String(page));
@@ -398,6 +413,16 @@ function predictionView(prediction, actual) {
     ),
     el("p", { class: "model" }, `Model version ${prediction.model_version || "unknown"}`),
   ];
+  if (prediction.warnings && prediction.warnings.length) {
+    parts.push(
+      el("p", { class: "warnings-title", text: "Defaults and fallbacks used:" }),
+      el(
+        "ul",
+        { class: "warnings", "data-testid": "ibu-warnings" },
+        prediction.warnings.map((warning) => el("li", { text: warning })),
+      ),
+    );
+  }
   return parts;
 }
 
@@ -468,6 +493,7 @@ function stageOf(add) {
 
 function fillRecipe(beer) {
   const form = $("#recipe-form");
+  clearRecipeOutput(); // the last prediction belongs to another recipe
   form.elements.name.value = beer.name;
   form.elements.target_og.value = beer.target_og ?? "";
   form.elements.target_fg.value = beer.target_fg ?? "";
@@ -632,6 +658,89 @@ async function submitRecipe(event) {
   }
 }
 
+/** Remove the last answer and every error mark: they describe a recipe no longer in the form. */
+function clearRecipeOutput() {
+  $("#prediction").replaceChildren();
+  $("#recipe-error").textContent = "";
+  $("#file-error").textContent = "";
+  for (const input of document.querySelectorAll('#view-recipe [aria-invalid="true"]')) {
+    input.removeAttribute("aria-invalid");
+  }
+}
+
+/** After the form's own reset (default values back): default rows, no answer, no file. */
+function afterRecipeReset() {
+  resetRecipe();
+  $("#file-form").reset();
+  clearRecipeOutput();
+  if (parseHash().params.has("from")) history.replaceState(null, "", "#/recipe");
+  $("#r-name").focus();
+}
+
+/** The body's format by content, as the server tells it: BeerXML starts with "<". */
+function recipeContentType(text) {
+  return text.replace(/^\uFEFF/, "").trimStart().startsWith("<") ? "application/xml" : "application/json";
+}
+
+async function submitFile(event) {
+  event.preventDefault();
+  const text = $("#r-file-text").value;
+  const errorBox = $("#file-error");
+  const output = $("#prediction");
+  errorBox.textContent = "";
+  if (!text.trim()) {
+    errorBox.textContent = "Choose a file or paste a recipe first.";
+    $("#r-file-text").focus();
+    return;
+  }
+  const button = event.currentTarget.querySelector('button[type="submit"]');
+  button.disabled = true;
+  output.replaceChildren(el("p", { class: "status", text: "Predicting…" }));
+  try {
+    const body = await api("/ibu", {
+      method: "POST",
+      body: text,
+      headers: { "Content-Type": recipeContentType(text) },
+    });
+    output.replaceChildren(
+      ...body.predictions.flatMap((prediction) => [
+        el("h2", { text: `Prediction for ${prediction.name}` }),
+        ...predictionView(prediction, null),
+      ]),
+    );
+    output.scrollIntoView({ block: "nearest" }); // the answer is below the recipe form
+  } catch (error) {
+    output.replaceChildren();
+    errorBox.textContent = `Prediction failed: ${error.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** An uploaded file is shown in the text box (so it can be read and edited), then predicted. */
+async function loadRecipeFile(event) {
+  const [file] = event.currentTarget.files;
+  if (!file) return;
+  if (file.size > MAX_RECIPE_FILE_BYTES) {
+    $("#file-error").textContent = `${file.name} is larger than 8 MiB, the server's limit.`;
+    return;
+  }
+  $("#r-file-text").value = await file.text();
+  $("#file-form").requestSubmit();
+}
+
+/* ---------- the filter form on small screens ---------- */
+
+function setFiltersOpen(open) {
+  $("#search-form").classList.toggle("open", open);
+  $("#filters-toggle").setAttribute("aria-expanded", String(open));
+}
+
+function showActiveFilters(params) {
+  const active = FILTERS.filter((name) => params.get(name)).length;
+  $("#filters-toggle").textContent = active ? `Filters (${active} active)` : "Filters";
+}
+
 /** Hop, malt and yeast names for the form's suggestions, read once from the API's pages. */
 async function loadNames() {
   if (namesLoaded) return;
@@ -667,6 +776,7 @@ function init() {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     if (!form.reportValidity()) return;
+    if (SMALL_SCREEN.matches) setFiltersOpen(false); // make room for the results
     const params = formToParams(form);
     const target = `#/?${params}`;
     if (location.hash === target) route();
@@ -682,6 +792,15 @@ function init() {
   $("#add-malt").addEventListener("click", () => addRow("malt").querySelector("input").focus());
   $("#add-hop").addEventListener("click", () => addRow("hop").querySelector("input").focus());
   $("#recipe-form").addEventListener("submit", submitRecipe);
+  // The reset event comes before the form's own reset: finish after it.
+  $("#recipe-form").addEventListener("reset", () => setTimeout(afterRecipeReset));
+  $("#file-form").addEventListener("submit", submitFile);
+  $("#r-file").addEventListener("change", loadRecipeFile);
+  $("#filters-toggle").addEventListener("click", () => {
+    const open = $("#filters-toggle").getAttribute("aria-expanded") !== "true";
+    setFiltersOpen(open);
+    if (open) $("#f-beer_name").focus();
+  });
   // The skip link moves focus without touching the hash (the hash names the view).
   $(".skip-link").addEventListener("click", (event) => {
     event.preventDefault();

@@ -30,11 +30,12 @@ browser: SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 browser:
 	test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 
-## lint: ruff (lint + format check) and mypy
+## lint: ruff (lint + format check), mypy and the import layers (import-linter, pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks

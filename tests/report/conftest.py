@@ -69,7 +69,8 @@ def lake_settings(settings: Settings, dataset_beers: list[dict[str, Any]]) -> Se
 
 @pytest.fixture
 def no_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Point the dataset cache at an empty directory."""
+    """Point the dataset cache at an empty directory (ask for it before ``settings``, which takes
+    its cache from the environment)."""
     empty = tmp_path / "empty-cache"
     empty.mkdir()
     monkeypatch.setenv("PUNKML_CACHE_DIR", str(empty))

@@ -24,8 +24,6 @@ from punkml.pipeline.stream import Stream
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SOURCE_URL = "http://127.0.0.1:8000/v2"
-SOURCE_ENV = "PUNKML_SOURCE"
 BACKFILL_BATCH = 500
 """Beers put on the stream per transaction during a backfill."""
 

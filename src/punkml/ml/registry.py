@@ -37,7 +37,7 @@ _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 # Types skops may build beyond its own defaults (scikit-learn, numpy basics): ours and XGBoost's.
 TRUSTED_TYPES = (
     "punkml.ml.models.IbuModel",
-    "punkml.ml.models.RecipeRegressor",
+    "punkml.ml.models.MonotoneRecipeRegressor",
     "punkml.ml.features.RecipeFeatures",
     "punkml.ml.features.SeedFeatures",
     "xgboost.sklearn.XGBRegressor",

@@ -18,7 +18,7 @@ which costs most of a second to import and may not be installed.
 from __future__ import annotations
 
 from punkml.config import Settings
-from punkml.pipeline.catalog import ExternalCatalog, add_catalog_backend
+from punkml.pipeline.external_catalog import ExternalCatalog, add_catalog_backend
 from punkml.pipeline.stream import Stream, add_stream_backend
 
 

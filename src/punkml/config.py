@@ -12,7 +12,7 @@ file name onto the home.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from punkml.errors import ConfigError
@@ -45,8 +45,19 @@ def _explicit_home(home: Path | str | None) -> Path | None:
 
 def resolve_home(home: Path | str | None = None) -> Path:
     """The deployment root by the home rule, as an absolute path (it may not exist yet)."""
-    chosen = _explicit_home(home) or find_home() or DEFAULT_HOME
-    return chosen.resolve()
+    return _apply_home_rule(home)[0]
+
+
+def _apply_home_rule(home: Path | str | None) -> tuple[Path, str]:
+    """The home and which rule gave it: ``--home``, ``$PUNKML_HOME``, ``search`` or ``default``."""
+    if home is not None and str(home) != "":
+        return Path(home).expanduser().resolve(), "--home"
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV]).expanduser().resolve(), f"${HOME_ENV}"
+    found = find_home()
+    if found is not None:
+        return found, "search"
+    return DEFAULT_HOME.resolve(), "default"
 
 
 def cache_dir(home: Path | str | None = None) -> Path:
@@ -85,6 +96,8 @@ class Settings:
     stream_uri: str
     lake_uri: str
     catalog_uri: str | None = None
+    found_by: str = field(default="--home", compare=False)
+    """Which part of the home rule chose ``home``: --home, $PUNKML_HOME, search or default."""
 
     @classmethod
     def load(
@@ -100,13 +113,14 @@ class Settings:
         ``stream``, ``lake`` and ``catalog`` override the local defaults
         (``<home>/stream.sqlite``, ``<home>/lake``, no external catalog).
         """
-        root = resolve_home(home)
+        root, found_by = _apply_home_rule(home)
         return cls(
             home=root,
             cache_dir=cache_dir(home),
             stream_uri=stream or f"sqlite://{root / 'stream.sqlite'}",
             lake_uri=lake or str(root / "lake"),
             catalog_uri=catalog or None,
+            found_by=found_by,
         )
 
     @classmethod
@@ -122,11 +136,19 @@ class Settings:
         """``load`` for a command: one that writes creates the home; one that only reads refuses a
         home that does not exist (``DeploymentNotFoundError`` naming where it looked)."""
         settings = cls.load(home, stream=stream, lake=lake, catalog=catalog)
-        if writes:
-            return settings.ensure()
-        if not settings.home.is_dir():
-            raise DeploymentNotFoundError(_not_found_message(home, settings.home))
-        return settings
+        return settings.ensure() if writes else settings.require()
+
+    def require(self) -> Settings:
+        """Self if the home exists; else ``DeploymentNotFoundError`` naming where it looked."""
+        try:
+            exists = self.home.is_dir()
+        except OSError as exc:  # e.g. a parent this user may not read
+            raise DeploymentNotFoundError(
+                f"cannot read the Punk ML deployment at {self.home}: {exc.strerror or exc}"
+            ) from exc
+        if not exists:
+            raise DeploymentNotFoundError(_not_found_message(self))
+        return self
 
     @property
     def stream_path(self) -> Path:
@@ -184,13 +206,13 @@ class Settings:
         return self
 
 
-def _not_found_message(home: Path | str | None, resolved: Path) -> str:
-    if home is not None and str(home) != "":
-        where = f"--home {resolved} does not exist"
-    elif os.environ.get(HOME_ENV):
-        where = f"${HOME_ENV} names {resolved}, which does not exist"
+def _not_found_message(settings: Settings) -> str:
+    if settings.found_by == "--home":
+        where = f"--home {settings.home} does not exist"
+    elif settings.found_by == f"${HOME_ENV}":
+        where = f"${HOME_ENV} names {settings.home}, which does not exist"
     else:
-        where = f"no {HOME_DIR_NAME} in {Path.cwd().resolve()} or its parents"
+        where = f"no {HOME_DIR_NAME} in {settings.home.parent} or its parents"
     return (
         f"no Punk ML deployment found: {where}; run `punkml run` (or `punkml data fetch`) to "
         "create one, or point --home / $PUNKML_HOME at an existing one"

@@ -9,9 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends
 
 from punkml.api.app import create_app
+from punkml.api.deps import get_settings
 from punkml.config import Settings
 from punkml.source.dataset import load_beers
 
@@ -352,8 +353,7 @@ def test_extra_routers_get_settings_and_the_v2_headers(tmp_path: Path) -> None:
     router = APIRouter()
 
     @router.post("/v2/echo-home")
-    def echo_home(request: Request) -> dict[str, str]:
-        settings: Settings = request.app.state.settings
+    def echo_home(settings: Settings = Depends(get_settings)) -> dict[str, str]:
         return {"home": str(settings.home)}
 
     app = create_app(

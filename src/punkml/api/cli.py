@@ -66,7 +66,8 @@ def serve(
     """
     from punkml.api.server import serve_api
 
-    settings = Settings.for_command(home, writes=False)
+    # Checked by serve_api once the port is bound: a busy port is the first error to report.
+    settings = Settings.load(home)
     serve_api(
         host=host,
         port=port,

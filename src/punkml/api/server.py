@@ -10,6 +10,7 @@ import logging
 import signal
 import socket
 from collections.abc import Iterator
+
 import uvicorn
 
 from punkml.api.app import create_app
@@ -113,7 +114,9 @@ def serve_api(
     sock = bind(host, port)  # first, so a busy port fails before the dataset is even read
     try:
         app = create_app(
-            rate_limit=rate_limit, settings=settings, rate_window_seconds=rate_window_seconds
+            rate_limit=rate_limit,
+            settings=settings.require(),
+            rate_window_seconds=rate_window_seconds,
         )
         config = uvicorn.Config(
             app,

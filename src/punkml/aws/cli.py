@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from punkml.aws import deploy, glue_columns
+from punkml.aws import deploy
 from punkml.aws.package import (
     DEFAULT_ARCHITECTURE,
     DEFAULT_PYTHON_VERSION,
@@ -77,5 +77,7 @@ def destroy_command() -> None:
 
 @app.command("glue-columns")
 def glue_columns_command() -> None:
-    """Print the Glue column lists for Terraform (redirect into terraform/glue_columns.tf.json)."""
+    """Print the Glue tables for Terraform (redirect into terraform/glue_tables.tf.json)."""
+    from punkml.aws import glue_columns  # the lake schema needs pyarrow: kept off `punkml --help`
+
     typer.echo(glue_columns.render(), nl=False)

@@ -13,14 +13,14 @@ declared schema, so queries never fail just because nothing was delivered.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from punkml.atomic import atomic_path, atomic_write
 from punkml.config import Settings
-from punkml.errors import ConfigError, LakeError
+from punkml.errors import LakeError
 from punkml.pipeline import lake_schema
 from punkml.pipeline.lake import Lake
 from punkml.pipeline.lake_schema import LAKE_TABLES, PARQUET_SUFFIX, RAW, LakeTable
@@ -271,35 +271,3 @@ def _sql_text(text: str) -> str:
 def _table_locations() -> dict[str, tuple[str, str]]:
     """Lake directory and file suffix of each table that has files."""
     return {name: (table.directory, table.suffix) for name, table in LAKE_TABLES.items()}
-
-
-class ExternalCatalog(Protocol):
-    """A catalog outside the deployment (``glue://DATABASE``) that registers the lake's tables."""
-
-    def register_lake(self, lake_uri: str) -> list[str]:
-        """Register (create or update) every table of the lake at ``lake_uri``; their names."""
-        ...
-
-    def lake_uri(self) -> str:
-        """The root of the lake registered in this catalog."""
-        ...
-
-
-ExternalCatalogOpener = Callable[[str], ExternalCatalog]
-_CATALOG_BACKENDS: dict[str, ExternalCatalogOpener] = {}
-"""External catalogs by URI scheme, added by ``punkml.backends`` (the pipeline names none)."""
-
-
-def add_catalog_backend(scheme: str, opener: ExternalCatalogOpener) -> None:
-    """Serve ``scheme://`` catalog URIs with ``opener``."""
-    _CATALOG_BACKENDS[scheme] = opener
-
-
-def open_external_catalog(uri: str) -> ExternalCatalog:
-    """The external catalog named by ``uri`` (``Settings.catalog_uri``)."""
-    scheme = uri.partition("://")[0]
-    opener = _CATALOG_BACKENDS.get(scheme)
-    if opener is None:
-        known = ", ".join(f"{name}://" for name in _CATALOG_BACKENDS) or "none available"
-        raise ConfigError(f"catalog URI {uri!r} has an unknown scheme; known: {known}")
-    return opener(uri)

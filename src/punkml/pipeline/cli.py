@@ -229,7 +229,7 @@ def deliver(
     config = _delivery_config(buffer_bytes, buffer_seconds, workers)
     stop = _stop_on_signals()
     if settings.catalog_uri:
-        from punkml.pipeline.catalog import open_external_catalog
+        from punkml.pipeline.external_catalog import open_external_catalog
 
         open_external_catalog(settings.catalog_uri).register_lake(settings.lake_uri)
     running = start_deliveries(
@@ -282,7 +282,8 @@ def sql(
 
     Views: raw_beers, beers, beers_latest, hop_additions, malts, dead_letters, predictions.
     """
-    from punkml.pipeline.catalog import Catalog, open_external_catalog
+    from punkml.pipeline.catalog import Catalog
+    from punkml.pipeline.external_catalog import open_external_catalog
 
     if catalog_uri and lake is None:
         lake = open_external_catalog(catalog_uri).lake_uri()

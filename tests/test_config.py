@@ -111,7 +111,6 @@ def test_every_location_derives_from_the_settings(tmp_path: Path) -> None:
         settings.report_path,
         settings.collector_state_path,
         settings.catalog_stamp_path,
-        settings.report_cache_dir,
         settings.kinesis_ledger_path("beers"),
     ]
     assert all(path.is_relative_to(settings.home) for path in inside)

@@ -190,11 +190,6 @@ class Settings:
         """What ``catalog.duckdb`` was last built from."""
         return self.state_dir / "catalog.json"
 
-    @property
-    def report_cache_dir(self) -> Path:
-        """The report's cache of held-out predictions, by model version and data fingerprint."""
-        return self.state_dir / "report"
-
     def kinesis_ledger_path(self, stream_name: str) -> Path:
         """The local ledger (checkpoints, leases) of a Kinesis stream's consumers."""
         return self.state_dir / f"kinesis-{stream_name}.sqlite"

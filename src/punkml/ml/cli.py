@@ -36,7 +36,7 @@ BeersOption = Annotated[
     typer.Option(
         "--beers",
         help="Recipe file: Punk API v2 JSON (a list of beers or one beer) or BeerXML 1.0, "
-        "told apart by content. A recipe needs only its hops; see docs/model.md.",
+        "told apart by content. A recipe needs only its hops; see docs/recipes.md.",
         show_default=False,
     ),
 ]
@@ -258,8 +258,9 @@ def predict(
     ] = JsonOrCsv.json,
     home: HomeOption = None,
 ) -> None:
-    """Predict IBU with a 90% interval for each beer of --beers FILE; without --beers, predict the
-    whole catalog and write the lake's predictions table."""
+    """Predict IBU with a 90% interval for each recipe of --beers FILE (JSON or BeerXML; the
+    defaults a recipe took come back as warnings); without --beers, predict the whole catalog and
+    write the lake's predictions table."""
     from punkml.config import Settings
     from punkml.errors import RecipeError
     from punkml.ml.predict import LoadedModel, predict_catalog, predict_recipes

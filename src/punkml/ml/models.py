@@ -183,18 +183,23 @@ class IbuModel(BaseEstimator):
         return self
 
     def predict(self, tables: RecipeTables) -> np.ndarray:
+        return self.predict_features(self.features_.transform(tables))
+
+    def predict_features(self, X: np.ndarray) -> np.ndarray:
+        """Predicted IBU for rows of this model's feature matrix."""
         import numpy as np
 
-        prediction: np.ndarray = np.clip(
-            self.regressor_.predict(self.features_.transform(tables)), 0, None
-        )
+        prediction: np.ndarray = np.clip(self.regressor_.predict(X), 0, None)
         return prediction
 
     def predict_interval(self, tables: RecipeTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(prediction, low, high)`` in IBU; the interval is a 1 - ``interval_alpha`` interval."""
+        return self.interval_of(self.predict(tables))
+
+    def interval_of(self, prediction: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(prediction, low, high)``: the calibrated interval around predictions (IBU)."""
         import numpy as np
 
-        prediction = self.predict(tables)
         width = self.interval_width_
         if self.interval_scale == "log":
             centre = np.log1p(prediction)
@@ -202,6 +207,16 @@ class IbuModel(BaseEstimator):
         else:
             low, high = prediction - width, prediction + width
         return prediction, np.clip(low, 0.0, None), high
+
+    def recipe_keys(self, X: np.ndarray) -> list[str]:
+        """A short SHA-256 of each row of this model's feature matrix: the same beer, cleaned the
+        same way, gets the same key (how a stored out-of-fold prediction is found again)."""
+        import hashlib
+
+        import numpy as np
+
+        rounded = np.round(np.nan_to_num(np.asarray(X, dtype=float), nan=-999.0), 9)
+        return [hashlib.sha256(row.tobytes()).hexdigest()[:16] for row in rounded]
 
     def _out_of_fold_residuals(
         self, X: np.ndarray, y: np.ndarray, groups: np.ndarray

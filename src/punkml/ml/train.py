@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from punkml.ml.data import RecipeTables, load_training_tables
-from punkml.ml.evaluate import Progress, evaluate_cv, evaluate_seed, seed_as_dict
+from punkml.ml.evaluate import Progress, cross_fit, evaluate_cv, evaluate_seed, seed_as_dict
 from punkml.ml.models import make_model, training_mask
 from punkml.ml.registry import promote, promoted_version, save_model
 
@@ -75,11 +75,23 @@ def train_model(
     tables = load_training_tables(settings, beers_file)
     model = fit_model(tables, model_type)
     metrics = model_metrics(tables, model_type, with_cv=with_cv, progress=progress)
+    if progress:
+        progress("out-of-fold predictions and importances")
+    crossed = cross_fit(tables, model_type)
+    metrics["out_of_fold"] = crossed.summary()
     metrics["n_train"] = model.n_train_
     metrics["interval_width"] = model.interval_width_
     fingerprint = tables.fingerprint()
     card = model_card(model, metrics, fingerprint, source=str(beers_file or "catalog beers_latest"))
-    path = save_model(models_dir, model, fingerprint=fingerprint, metrics=metrics, card=card)
+    path = save_model(
+        models_dir,
+        model,
+        fingerprint=fingerprint,
+        metrics=metrics,
+        card=card,
+        out_of_fold=crossed.rows,
+        importances=crossed.importances,
+    )
     should_promote = (
         promote_model if promote_model is not None else not promoted_version(models_dir)
     )
@@ -136,6 +148,12 @@ def model_card(model: IbuModel, metrics: dict[str, Any], fingerprint: str, *, so
                 f"- {label} MAE: {cv['mae_mean']:.2f} ± {cv['mae_sd']:.2f}; coverage "
                 f"{cv['coverage_mean']:.1%} ± {cv['coverage_sd']:.1%}."
             )
+    if "out_of_fold" in metrics:
+        oof = metrics["out_of_fold"]
+        lines.append(
+            f"- Out-of-fold predictions stored with this version (grouped 5-fold, the CV's first "
+            f"repeat): MAE {oof['mae']:.2f} over {oof['beers']} beers, coverage {oof['coverage']:.1%}."
+        )
     lines += [
         "",
         "## Intervals",

@@ -187,6 +187,36 @@ _INGESTED = (
 )
 _BEER_ID = ("beer_id", _I64, "the beer's Punk API id", "required", "model")
 _POSITION = ("position", _I32, "index in the beer's list as received (from 0)", "required")
+_RECORD_KEY = (
+    ("seq", _I64, "the stream sequence number", "required"),
+    ("partition_key", _STR, "the record's partition key (the beer id)", "required"),
+)
+_PAYLOAD = (
+    ("payload", _STR, "the record's bytes as UTF-8 text, exactly as received"),
+    ("payload_base64", _STR, "the bytes in base64 when they are not UTF-8"),
+)
+_AS_RECEIVED = (
+    ("amount_value", _F64, "the amount as received"),
+    ("amount_unit", _STR, "the amount's unit as received"),
+)
+
+
+def _cleaned(
+    name: str, description: str, *specs: tuple[Any, ...], child: bool = False
+) -> LakeTable:
+    """A table the cleaning builds: Parquet under ``cleaned/<name>/``, one partition per ingest
+    day, in Glue; a ``child`` table (one row per list entry of a beer) starts with its keys."""
+    keys = (_SEQ, _BEER_ID, _POSITION) if child else ()
+    return LakeTable(
+        name=name,
+        directory=f"{CLEANED_DIR}/{name}",
+        file_format="parquet",
+        description=description,
+        columns=_columns(*keys, *specs, _INGESTED),
+        partition=INGEST_DATE,
+        in_glue=True,
+    )
+
 
 RAW = LakeTable(
     name="raw_beers",
@@ -194,109 +224,80 @@ RAW = LakeTable(
     file_format="json",
     description="Stream records as received (gzip JSON lines, one folder per arrival hour)",
     columns=_columns(
-        ("seq", _I64, "the stream sequence number", "required"),
-        ("partition_key", _STR, "the record's partition key (the beer id)", "required"),
+        *_RECORD_KEY,
         ("arrived_at", pa.timestamp("ms", tz="UTC"), "arrival on the stream (UTC)", "required"),
-        ("payload", _STR, "the record's bytes as UTF-8 text, exactly as received"),
-        ("payload_base64", _STR, "the bytes in base64 when they are not UTF-8"),
+        *_PAYLOAD,
     ),
     partition=ARRIVAL_HOUR,
     in_glue=True,
 )
-BEERS = LakeTable(
-    name="beers",
-    directory=f"{CLEANED_DIR}/beers",
-    file_format="parquet",
-    description="One row per cleaned beer event (a beer ingested twice is two rows)",
-    columns=_columns(
-        ("id", _I64, "the beer's Punk API id", "required", "model", "bookkeeping"),
-        ("name", _STR, "the beer's name", "required", "model"),
-        ("abv", _F64, "alcohol by volume (percent)", "model"),
-        ("ibu", _F64, "bitterness as published (IBU); the model's target", "model"),
-        ("target_fg", _F64, "final gravity as published (1.010 or 1010)", "model"),
-        ("target_og", _F64, "original gravity as published (1.050 or 1050)", "model"),
-        ("ebc", _F64, "colour (EBC)", "model"),
-        ("srm", _F64, "colour (SRM)", "model"),
-        ("ph", _F64, "pH", "model"),
-        ("attenuation_level", _F64, "apparent attenuation (percent)", "model"),
-        ("volume_litres", _F64, "batch volume (litres)", "model"),
-        ("boil_volume_litres", _F64, "boil volume (litres)", "model"),
-        (
-            "boil_minutes",
-            _F64,
-            "boil length (minutes; 60 unless a timed addition says more)",
-            "model",
-        ),
-        ("yeast", _STR, "the yeast as written", "model"),
-        ("first_brewed", _STR, "first brewed, mm/yyyy as written (null when blank)", "model"),
-        (
-            "ibu_flag",
-            _STR,
-            "why the IBU is not a bitterness (see normalization.md), or null",
-            "model",
-            "bookkeeping",
-        ),
-        ("hop_count", _I32, "hop additions listed", "required", "bookkeeping"),
-        ("malt_count", _I32, "malts listed", "required", "bookkeeping"),
-        _SEQ,
-        _INGESTED,
+BEERS = _cleaned(
+    "beers",
+    "One row per cleaned beer event (a beer ingested twice is two rows)",
+    ("id", _I64, "the beer's Punk API id", "required", "model", "bookkeeping"),
+    ("name", _STR, "the beer's name", "required", "model"),
+    ("abv", _F64, "alcohol by volume (percent)", "model"),
+    ("ibu", _F64, "bitterness as published (IBU); the model's target", "model"),
+    ("target_fg", _F64, "final gravity as published (1.010 or 1010)", "model"),
+    ("target_og", _F64, "original gravity as published (1.050 or 1050)", "model"),
+    ("ebc", _F64, "colour (EBC)", "model"),
+    ("srm", _F64, "colour (SRM)", "model"),
+    ("ph", _F64, "pH", "model"),
+    ("attenuation_level", _F64, "apparent attenuation (percent)", "model"),
+    ("volume_litres", _F64, "batch volume (litres)", "model"),
+    ("boil_volume_litres", _F64, "boil volume (litres)", "model"),
+    (
+        "boil_minutes",
+        _F64,
+        "boil length (minutes; 60 unless a timed addition says more)",
+        "model",
     ),
-    partition=INGEST_DATE,
-    in_glue=True,
+    ("yeast", _STR, "the yeast as written", "model"),
+    ("first_brewed", _STR, "first brewed, mm/yyyy as written (null when blank)", "model"),
+    (
+        "ibu_flag",
+        _STR,
+        "why the IBU is not a bitterness (see normalization.md), or null",
+        "model",
+        "bookkeeping",
+    ),
+    ("hop_count", _I32, "hop additions listed", "required", "bookkeeping"),
+    ("malt_count", _I32, "malts listed", "required", "bookkeeping"),
+    _SEQ,
 )
-HOP_ADDITIONS = LakeTable(
-    name="hop_additions",
-    directory=f"{CLEANED_DIR}/hop_additions",
-    file_format="parquet",
-    description="One row per entry of a beer's hops list, normalized (key: seq, position)",
-    columns=_columns(
-        _SEQ,
-        _BEER_ID,
-        _POSITION,
-        ("hop_name", _STR, "the name, trimmed", "required", "model"),
-        ("grams", _F64, "the amount in grams (null for a unit without a mass)", "model"),
-        ("amount_value", _F64, "the amount as received"),
-        ("amount_unit", _STR, "the amount's unit as received"),
-        ("add_raw", _STR, "when it is added, as received ('start', '60', 'Dry Hop', …)"),
-        ("stage", _STR, "mash, first-wort, boil, whirlpool, dry-hop or other", "required", "model"),
-        (
-            "boil_minutes",
-            _F64,
-            "minutes in the boiling wort (null where it does not boil)",
-            "model",
-        ),
-        ("attribute_raw", _STR, "the attribute as received"),
-        ("attribute", _STR, "bittering, flavour, aroma, twist or other", "required", "model"),
-        ("alpha_acid_pct", _F64, "alpha acid (percent) when the attribute states it", "model"),
-        (
-            "is_hop",
-            _BOOL,
-            "false for non-hops listed among the hops (coffee, honey, …)",
-            "required",
-            "model",
-        ),
-        _INGESTED,
+HOP_ADDITIONS = _cleaned(
+    "hop_additions",
+    "One row per entry of a beer's hops list, normalized (key: seq, position)",
+    ("hop_name", _STR, "the name, trimmed", "required", "model"),
+    ("grams", _F64, "the amount in grams (null for a unit without a mass)", "model"),
+    *_AS_RECEIVED,
+    ("add_raw", _STR, "when it is added, as received ('start', '60', 'Dry Hop', …)"),
+    ("stage", _STR, "mash, first-wort, boil, whirlpool, dry-hop or other", "required", "model"),
+    (
+        "boil_minutes",
+        _F64,
+        "minutes in the boiling wort (null where it does not boil)",
+        "model",
     ),
-    partition=INGEST_DATE,
-    in_glue=True,
+    ("attribute_raw", _STR, "the attribute as received"),
+    ("attribute", _STR, "bittering, flavour, aroma, twist or other", "required", "model"),
+    ("alpha_acid_pct", _F64, "alpha acid (percent) when the attribute states it", "model"),
+    (
+        "is_hop",
+        _BOOL,
+        "false for non-hops listed among the hops (coffee, honey, …)",
+        "required",
+        "model",
+    ),
+    child=True,
 )
-MALTS = LakeTable(
-    name="malts",
-    directory=f"{CLEANED_DIR}/malts",
-    file_format="parquet",
-    description="One row per entry of a beer's malt list (key: seq, position)",
-    columns=_columns(
-        _SEQ,
-        _BEER_ID,
-        _POSITION,
-        ("malt_name", _STR, "the name, trimmed", "required", "model"),
-        ("kilograms", _F64, "the amount in kilograms (null for a unit without a mass)", "model"),
-        ("amount_value", _F64, "the amount as received"),
-        ("amount_unit", _STR, "the amount's unit as received"),
-        _INGESTED,
-    ),
-    partition=INGEST_DATE,
-    in_glue=True,
+MALTS = _cleaned(
+    "malts",
+    "One row per entry of a beer's malt list (key: seq, position)",
+    ("malt_name", _STR, "the name, trimmed", "required", "model"),
+    ("kilograms", _F64, "the amount in kilograms (null for a unit without a mass)", "model"),
+    *_AS_RECEIVED,
+    child=True,
 )
 DEAD_LETTERS = LakeTable(
     name="dead_letters",
@@ -304,12 +305,10 @@ DEAD_LETTERS = LakeTable(
     file_format="parquet",
     description="Stream records the cleaned delivery refused, with the reason",
     columns=_columns(
-        ("seq", _I64, "the stream sequence number", "required"),
-        ("partition_key", _STR, "the record's partition key", "required"),
-        ("ingested_at", TIMESTAMP, "when the record arrived on the stream (UTC)", "required"),
+        *_RECORD_KEY,
+        _INGESTED,
         ("error", _STR, "why it was refused, naming the field path", "required"),
-        ("payload", _STR, "the record's bytes as UTF-8 text"),
-        ("payload_base64", _STR, "the bytes in base64 when they are not UTF-8"),
+        *_PAYLOAD,
         ("payload_bytes", _I64, "the record's size in bytes", "required"),
     ),
     partition=INGEST_DATE,
@@ -326,7 +325,11 @@ PREDICTIONS = LakeTable(
         ("ibu_low", _F64, "lower end of the prediction interval (IBU)"),
         ("ibu_high", _F64, "upper end of the prediction interval (IBU)"),
         ("model_version", _STR, "the registry version that predicted"),
-        ("held_out", _BOOL, "true when the model did not train on this beer"),
+        (
+            "held_out",
+            _BOOL,
+            "true: the model never saw this beer; false: it trained on it, and ibu_pred is its out-of-fold prediction (from a model fitted without it); null: unknown (an older model version)",
+        ),
     ),
 )
 

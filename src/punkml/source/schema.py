@@ -130,18 +130,12 @@ VOLUME = Bounds(
     "from a tenth of a litre or gallon (a test batch) to a million litres (10,000 hl, beyond the "
     "largest brewery vessels) or millilitres; the dataset's batches are 20 l (boil 25 l)",
 )
-HOP_AMOUNT = Bounds(
+AMOUNT = Bounds(
     0,
     1_000_000,
     "in the stated unit",
-    "an amount is never negative; a million grams (a tonne) of hops is beyond any batch this "
-    "volume bound admits; the dataset's top is 3,000 g",
-)
-MALT_AMOUNT = Bounds(
-    0,
-    1_000_000,
-    "in the stated unit",
-    "an amount is never negative; the dataset's top is 535 kg",
+    "an amount is never negative; a million grams of hops or kilograms of malt is beyond any "
+    "batch the volume bound admits; the dataset's tops are 3,000 g of hops and 535 kg of malt",
 )
 TEMPERATURE = Bounds(
     -20,
@@ -164,14 +158,10 @@ class Volume(TypedDict):
 
 
 @with_config(_STRICT)
-class HopAmount(TypedDict):
-    value: Annotated[float, HOP_AMOUNT] | None
-    unit: Unit
+class Amount(TypedDict):
+    """An ingredient's amount with its unit."""
 
-
-@with_config(_STRICT)
-class MaltAmount(TypedDict):
-    value: Annotated[float, MALT_AMOUNT] | None
+    value: Annotated[float, AMOUNT] | None
     unit: Unit
 
 
@@ -202,13 +192,13 @@ class Method(TypedDict):
 @with_config(_STRICT)
 class Malt(TypedDict):
     name: ShortText
-    amount: MaltAmount
+    amount: Amount
 
 
 @with_config(_STRICT)
 class Hop(TypedDict):
     name: ShortText
-    amount: HopAmount
+    amount: Amount
     add: Annotated[str, Field(max_length=200)]
     # None in newer DIY Dog recipes, where a hop has no bittering/aroma role written down.
     attribute: NotRequired[Annotated[str, Field(max_length=200)] | None]

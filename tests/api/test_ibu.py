@@ -96,7 +96,7 @@ def test_a_beer_the_model_trained_on_gets_its_out_of_fold_prediction(
         out_of_fold=[stored],
     )
     promote(models_dir, "v1")
-    answer = post(create_app(beers, rate_limit=0, home=tmp_path), beers[:2])
+    answer = post(create_app(beers, rate_limit=0, settings=Settings.load(tmp_path)), beers[:2])
     first, second = answer.json()["predictions"]
     assert (first["ibu_pred"], first["ibu_low"], first["ibu_high"]) == (12.34, 5.0, 30.0)
     assert first["held_out"] is False and second["held_out"] is True

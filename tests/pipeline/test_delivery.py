@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from punkml.config import Settings
+from punkml.errors import ConfigError
 from punkml.pipeline.catalog import Catalog
 from punkml.pipeline.cleaned import TABLE_SCHEMAS
 from punkml.pipeline.delivery import (
@@ -26,10 +27,11 @@ from punkml.pipeline.delivery import (
     FAULT_ENV,
     Deliverer,
     DeliveryConfig,
+    _fault_batches,
 )
 from punkml.pipeline.lake import Lake
 from punkml.pipeline.raw import RawSink
-from punkml.pipeline.stream import Record, SqliteStream
+from punkml.pipeline.stream import Record, SqliteStream, now_ms
 from punkml.pipeline.transform import CleanedSink, transform_records
 
 Records = list[tuple[str, bytes]]
@@ -284,3 +286,119 @@ def test_a_waiting_deliverer_takes_over_when_the_holder_dies(
     with Catalog(settings) as catalog:
         seqs = catalog.query("SELECT seq FROM raw_beers ORDER BY seq").column("seq").to_pylist()
     assert seqs == list(range(1, len(records) + 1))
+
+
+# -- edges of the loop (found by mutation testing: `make mutate`) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings_", "message"),
+    [
+        ({"buffer_bytes": 0}, "buffer size must be at least 1 byte"),
+        ({"buffer_seconds": 0}, "must be > 0 seconds"),
+        ({"poll_seconds": 0}, "must be > 0 seconds"),
+        ({"lease_seconds": 0}, "must be > 0 seconds"),
+        ({"page_records": 0}, "page size must be at least 1 record"),
+        ({"transform_workers": 0}, "transform workers must be between 1 and 64"),
+        ({"transform_workers": 65}, "transform workers must be between 1 and 64"),
+    ],
+)
+def test_meaningless_delivery_settings_are_refused(settings_: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        DeliveryConfig(**settings_)
+
+
+def test_the_smallest_and_largest_delivery_settings_are_accepted() -> None:
+    small = DeliveryConfig(
+        buffer_bytes=1,
+        buffer_seconds=0.001,
+        poll_seconds=0.001,
+        lease_seconds=0.001,
+        page_records=1,
+        transform_workers=1,
+    )
+    assert (
+        small.buffer_bytes_for("raw"),
+        DeliveryConfig(transform_workers=64).transform_workers,
+    ) == (
+        1,
+        64,
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "batches"),
+    [("kill-after-write:3", 3), ("kill-after-write:x", None), ("other:3", None), ("", None)],
+)
+def test_the_fault_hook_reads_only_its_own_form(
+    monkeypatch: pytest.MonkeyPatch, spec: str, batches: int | None
+) -> None:
+    monkeypatch.setenv(FAULT_ENV, spec)
+    assert _fault_batches() == batches
+
+
+def test_pages_are_sized_from_the_mean_record_size(
+    settings: Settings, stream: SqliteStream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream.put([("k", b"x" * 100)] * 30 + [("k", b"x" * 600)] * 5)
+    limits: list[int] = []
+    read = stream.read
+
+    def spy(after: int, limit: int, **kwargs: Any) -> list[Record]:
+        limits.append(limit)
+        return read(after, limit, **kwargs)
+
+    monkeypatch.setattr(stream, "read", spy)
+    config = DeliveryConfig(buffer_bytes=1000, page_records=50)
+    stats = Deliverer(stream, RawSink(Lake.open(None, settings)), config).run(until_idle=True)
+    assert stats.records == 35
+    # First page: at most 100 records; then room // mean size + 1 (mean 100 bytes: 11 records).
+    assert limits[:2] == [50, 11]
+    # After the 600-byte records the moving mean (0.8 old + 0.2 new) asks for fewer.
+    assert min(limits) < 11
+
+
+def test_each_batch_is_reported_with_the_running_totals(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    stream.put([("k", b"x" * 100)] * 25)
+    seen: list[tuple[int, int, int]] = []
+    config = DeliveryConfig(buffer_bytes=1000)
+    deliverer = Deliverer(
+        stream,
+        RawSink(Lake.open(None, settings)),
+        config,
+        on_batch=lambda stats: seen.append((stats.batches, stats.records, stats.checkpoint)),
+    )
+    stats = deliverer.run(until_idle=True)
+    assert seen == [(1, 10, 10), (2, 20, 20), (3, 25, 25)]
+    assert (stats.files, stats.waited_for_lease_seconds < 5) == (3, True)
+
+
+def test_a_stopped_waiter_returns_without_delivering(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    stream.put([("k", b"{}")])
+    held = stream.acquire_lease("raw", "elsewhere:1:a", 60)
+    assert held is not None
+    stop = threading.Event()
+    stop.set()
+    stats = Deliverer(stream, RawSink(Lake.open(None, settings)), stop=stop).run(until_idle=True)
+    assert (stats.records, stats.batches, stats.checkpoint) == (0, 0, 0)
+    assert stream.consumer("raw").lease_holder == "elsewhere:1:a"
+
+
+def test_a_replayed_batch_trimmed_meanwhile_is_checkpointed_with_what_remains(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    stream.put([("k", b"x" * 100) for _ in range(5)])
+    lease = stream.acquire_lease("raw", "elsewhere:1:a", 0.001)
+    assert lease is not None
+    stream.begin_batch(lease, 1, 5)
+    stream.trim(now_ms() + 48 * 3_600_000)  # retention removed the whole pending batch
+    time.sleep(0.01)
+    lake = Lake.open(None, settings)
+    stats = Deliverer(stream, RawSink(lake)).run(until_idle=True)
+    assert (stats.replayed_batches, stats.records, stats.files) == (1, 0, 0)
+    assert stream.consumer("raw").checkpoint == 5
+    assert _raw_file_names(lake) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from punkml.config import Settings
 from punkml.errors import ConfigError, StreamError
 from punkml.pipeline.stream import (
+    MAX_PARTITION_KEY_CHARS,
     MAX_RECORD_BYTES,
     LeaseLostError,
     SqliteStream,
@@ -156,3 +158,138 @@ def test_stream_uris(settings: Settings, tmp_path: Path) -> None:
     assert isinstance(default, Stream)
     assert Path(default.uri.removeprefix("sqlite://")) == settings.stream_path.resolve()
     default.close()
+
+
+# --- edges each rule above has (found by mutation testing: `make mutate`) ----------------------
+
+
+def test_clock_and_holder_ids() -> None:
+    assert abs(now_ms() - time.time() * 1000) < 1000
+    host, pid, nonce = new_holder_id().split(":")
+    assert (host, pid, len(nonce)) == (socket.gethostname(), str(os.getpid()), 8)
+    assert new_holder_id() != new_holder_id()
+
+
+def test_read_counts_bytes_up_to_the_limit_and_at_least_one_record(stream: SqliteStream) -> None:
+    stream.put([(str(i), bytes(100)) for i in range(4)])
+    assert [r.seq for r in stream.read(0, 10, max_bytes=200)] == [1, 2]
+    assert [r.seq for r in stream.read(0, 10, max_bytes=300)] == [1, 2, 3]
+    assert [r.seq for r in stream.read(0, 0)] == [1]
+    assert [r.arrived_at_ms > 0 for r in stream.read(0, 10)] == [True] * 4
+
+
+def test_a_new_consumer_is_remembered(stream: SqliteStream) -> None:
+    state = stream.consumer("raw")
+    assert (state.name, state.checkpoint, state.pending_first, state.lease_holder) == (
+        "raw",
+        0,
+        None,
+        None,
+    )
+    assert [c.name for c in stream.info().consumers] == ["raw"]
+
+
+def test_lease_times_follow_the_ttl_and_the_holder_may_take_it_again(
+    stream: SqliteStream,
+) -> None:
+    before = now_ms()
+    lease = stream.acquire_lease("raw", "elsewhere:1:a", 30)
+    assert lease is not None
+    assert before + 30_000 <= lease.expires_at_ms <= now_ms() + 30_000
+    again = stream.acquire_lease("raw", "elsewhere:1:a", 60)
+    assert again is not None and again.expires_at_ms >= before + 60_000
+    renewed = stream.renew_lease(again, 120)
+    assert (renewed.consumer, renewed.holder) == ("raw", "elsewhere:1:a")
+    assert renewed.expires_at_ms >= before + 120_000
+    state = stream.consumer("raw")
+    assert (state.lease_holder, state.lease_expires_at_ms) == (
+        "elsewhere:1:a",
+        renewed.expires_at_ms,
+    )
+
+
+def test_a_lost_lease_neither_releases_nor_blocks_the_new_holder(stream: SqliteStream) -> None:
+    old = stream.acquire_lease("raw", "elsewhere:1:a", 0.001)
+    assert old is not None
+    time.sleep(0.01)
+    new = stream.acquire_lease("raw", "elsewhere:2:b", 30)
+    assert new is not None
+    stream.release_lease(old)  # too late: it is not the holder any more
+    assert stream.consumer("raw").lease_holder == "elsewhere:2:b"
+    with pytest.raises(LeaseLostError, match="taken over by another process"):
+        stream.commit_batch(old, 3)
+    # The refused update was rolled back: the stream still takes writes.
+    assert stream.put([("k", b"x")]) == [1]
+    stream.commit_batch(new, 1)
+    stream.release_lease(new)
+    state = stream.consumer("raw")
+    assert (state.checkpoint, state.lease_holder, state.lease_expires_at_ms) == (1, None, None)
+    assert state.updated_at_ms is not None and state.updated_at_ms >= now_ms() - 60_000
+
+
+def test_the_checkpoint_never_moves_back(stream: SqliteStream) -> None:
+    lease = stream.acquire_lease("raw", "h", 30)
+    assert lease is not None
+    stream.begin_batch(lease, 4, 5)
+    assert (stream.consumer("raw").pending_first, stream.consumer("raw").pending_last) == (4, 5)
+    stream.commit_batch(lease, 5)
+    stream.commit_batch(lease, 2)
+    assert stream.consumer("raw").checkpoint == 5
+
+
+def test_retention_keeps_records_younger_than_the_period(settings: Settings) -> None:
+    with SqliteStream(settings.stream_path, retention_hours=1) as log:
+        log.put([("k", b"a")])
+        arrived = log.read(0, 1)[0].arrived_at_ms
+        assert log.trim(arrived + 3_600_000) == 0  # exactly one hour old: kept
+        time.sleep(0.005)
+        log.put([("k", b"b")])
+        assert log.trim(arrived + 3_600_001) == 1
+        info = log.info()
+        assert (info.uri, info.retention_hours) == (f"sqlite://{settings.stream_path}", 1)
+        assert (info.length, info.oldest_seq, info.newest_seq, info.trimmed) == (1, 2, 2, 1)
+        newest = log.read(0, 1)[0].arrived_at_ms
+        assert info.oldest_arrived_at_ms == info.newest_arrived_at_ms == newest
+
+
+def test_an_unreaped_dead_child_is_dead_and_other_hosts_are_not_judged() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    stat = Path(f"/proc/{child.pid}/stat")
+    while stat.read_text().rpartition(")")[2].split()[0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    try:
+        assert holder_is_dead(f"{socket.gethostname()}:{child.pid}:x")  # a zombie
+    finally:
+        child.wait()
+    assert not holder_is_dead(f"{socket.gethostname()}:{os.getpid()}:x")
+    assert not holder_is_dead(f"not-{socket.gethostname()}:{child.pid}:x")
+    assert not holder_is_dead(f"{socket.gethostname()}:pid:x")
+
+
+def test_record_and_consumer_name_bounds(stream: SqliteStream) -> None:
+    assert stream.put([("k" * MAX_PARTITION_KEY_CHARS, bytes(MAX_RECORD_BYTES))]) == [1]
+    assert stream.put([("k", memoryview(b"view"))]) == [2]  # type: ignore[list-item]
+    with pytest.raises(StreamError, match="must be bytes, not str"):
+        stream.put([("k", "text")])  # type: ignore[list-item]
+    with pytest.raises(StreamError, match=f"1 to {MAX_PARTITION_KEY_CHARS} characters, got 257"):
+        stream.put([("k" * (MAX_PARTITION_KEY_CHARS + 1), b"x")])
+    with pytest.raises(StreamError, match=f"over the {MAX_RECORD_BYTES}-byte limit"):
+        stream.put([("k", bytes(MAX_RECORD_BYTES + 1))])
+    assert stream.consumer("a" * 64).name == "a" * 64
+    assert stream.consumer("raw-2_b").checkpoint == 0
+    for bad in ("", "a" * 65, "a.b"):
+        with pytest.raises(StreamError, match="1-64 letters"):
+            stream.consumer(bad)
+
+
+def test_stream_uri_forms(tmp_path: Path) -> None:
+    assert parse_sqlite_uri("sqlite://rel/s.sqlite") == (Path("rel/s.sqlite"), 24.0)
+    assert parse_sqlite_uri("sqlite:///x?retention_hours=1&retention_hours=3") == (Path("/x"), 3.0)
+    with pytest.raises(ConfigError, match="not a sqlite:// stream URI"):
+        parse_sqlite_uri("kinesis://name")
+    with pytest.raises(ConfigError, match="names no file"):
+        parse_sqlite_uri("sqlite://")
+    with pytest.raises(ConfigError, match="retention_hours must be a number greater than 0"):
+        parse_sqlite_uri("sqlite:///x?retention_hours=-1")

@@ -584,3 +584,34 @@ def test_a_repeated_text_filter_is_answered_from_the_cache(
         assert (len(calls) == before) is cached
     positions = index.matching(q.BeerQuery(hops="citra")).tolist()
     assert [beers[i]["id"] for i in positions] == run(beers, hops="citra")
+
+
+def test_the_text_cache_keeps_the_most_recently_used_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    def counting(key: str, text: str) -> bool:
+        calls.append(key)
+        return key in text
+
+    monkeypatch.setitem(q._TEXT_TESTS, "food", counting)
+    index = q.BeerIndex([{"id": 1, "food_pairing": ["cheese"]}])
+
+    def tested(key: str) -> bool:
+        """Whether answering ``food=key`` had to test the texts (it was not cached)."""
+        before = len(calls)
+        index.matching(q.BeerQuery(food=key))
+        return len(calls) > before
+
+    keys = [f"k{n}" for n in range(q.MASK_CACHE_ENTRIES)]
+    assert all(tested(key) for key in keys)
+    assert not tested(keys[0])  # a full cache still holds every key; k0 is now the newest
+    assert tested("new")  # evicts the least recently used: k1
+    assert not tested("new")
+    assert not tested(keys[0])
+    assert tested(keys[1])
+
+
+def test_the_year_is_read_after_the_separator() -> None:
+    beers = [{"id": 1, "first_brewed": "12x34/2010"}]
+    assert run(beers, brewed_before="01-2011") == [1]
+    assert run(beers, brewed_after="11-2010") == [1]

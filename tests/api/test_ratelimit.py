@@ -61,8 +61,9 @@ def test_every_counter_resets_when_the_window_ends() -> None:
     ],
 )
 def test_rejects_meaningless_settings(limit: int, window: float, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError) as caught:
         RateLimiter(limit, window)
+    assert str(caught.value).startswith(message)
 
 
 def test_a_window_shorter_than_a_second_is_accepted() -> None:

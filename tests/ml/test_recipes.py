@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import random
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -410,6 +412,22 @@ def test_a_huge_file_is_refused_by_its_size(tmp_path: Path) -> None:
         handle.truncate(MAX_RECIPE_FILE_BYTES + 1)
     with pytest.raises(RecipeError, match=f"may hold at most {MAX_RECIPE_FILE_BYTES}"):
         read_recipe_file(huge)
+
+
+def test_a_stream_without_a_size_is_read_with_the_bound(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import punkml.ml.recipes as recipes
+
+    monkeypatch.setattr(recipes, "MAX_RECIPE_FILE_BYTES", 1000)
+    with pytest.raises(RecipeError, match="holds more than 1000 bytes"):
+        read_recipe_file(Path("/dev/zero"))  # endless, and its size says 0
+    fifo = tmp_path / "recipe.pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(JSON_EXAMPLE.read_bytes()))
+    writer.start()
+    assert read_recipe_file(fifo).recipes[0].beer["name"] == "Backyard Pale Ale"
+    writer.join()
 
 
 @pytest.mark.parametrize("kind", ["missing", "directory"])

@@ -548,22 +548,6 @@ def test_beer_ids_are_read_whole_up_to_18_digits(value: str, expected: int | Non
     assert q.parse_beer_id(value) == expected
 
 
-def test_fuzzy_and_substring_match_one_text() -> None:
-    assert q.fuzzy_match("East Kent Goldings", "EAST_KENT")
-    assert q.fuzzy_match("Citra", "ca")
-    assert not q.fuzzy_match("Citra", "ac")
-    assert not q.fuzzy_match(None, "a")
-    assert q.substring_match("Spicy Chicken", "SPICY_CH")
-    assert not q.substring_match("Spicy Chicken", "sc")
-    assert not q.substring_match(None, "a")
-
-
-def test_one_beer_matches_or_not() -> None:
-    beer = {"id": 7, "abv": 6.0, "name": "Punk IPA"}
-    assert q.beer_matches(beer, q.parse_beer_query({"abv_gt": "5", "beer_name": "pk"}))
-    assert not q.beer_matches(beer, q.parse_beer_query({"abv_gt": "6"}))
-
-
 def test_a_repeated_text_filter_is_answered_from_the_cache(
     beers: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:

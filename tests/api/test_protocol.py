@@ -134,3 +134,18 @@ def test_connections_past_the_bound_get_a_503_json(
         time.sleep(0.2)
     else:
         pytest.fail("the server did not serve again after the connections closed")
+
+
+def test_pipelined_and_kept_alive_requests_are_all_answered(server: ApiServer) -> None:
+    one = b"GET /v2/beers/1 HTTP/1.1\r\nhost: t\r\n\r\n"
+    last = b"GET /v2/beers/2 HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n"
+    answer = raw_exchange(server.port, one * 3 + last)
+    assert answer.count(b"HTTP/1.1 200 OK") == 4
+    # A kept-alive connection idle past the header deadline is closed without an answer.
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(one)
+        time.sleep(2.5)  # the answer, then more than --header-timeout (1 s) of silence
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    assert received.count(b"HTTP/1.1 ") == 1 and received.startswith(b"HTTP/1.1 200")

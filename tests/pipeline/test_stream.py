@@ -293,3 +293,93 @@ def test_stream_uri_forms(tmp_path: Path) -> None:
         parse_sqlite_uri("sqlite://")
     with pytest.raises(ConfigError, match="retention_hours must be a number greater than 0"):
         parse_sqlite_uri("sqlite:///x?retention_hours=-1")
+
+
+def test_uri_settings_reach_the_stream(settings: Settings, tmp_path: Path) -> None:
+    uri = f"sqlite://{tmp_path}/s.sqlite?retention_hours=0.5"
+    with SqliteStream.from_uri(uri, settings) as log:
+        assert log.retention_hours == 0.5
+    with pytest.raises(ConfigError, match=r"stream URI 'sqlite:///x\?retention_hours=0'"):
+        parse_sqlite_uri("sqlite:///x?retention_hours=0")
+
+
+def test_a_new_consumer_starts_with_nothing_expired(stream: SqliteStream) -> None:
+    first = stream.consumer("raw")
+    assert (first.expired_unread, first.lease_expires_at_ms, first.updated_at_ms) == (0, None, None)
+    assert stream.consumer("raw") == first
+
+
+def test_a_renewal_lasts_the_ttl_and_no_more(stream: SqliteStream) -> None:
+    lease = stream.acquire_lease("raw", "elsewhere:1:a", 30)
+    assert lease is not None
+    before = now_ms()
+    renewed = stream.renew_lease(lease, 120)
+    assert before + 120_000 <= renewed.expires_at_ms <= now_ms() + 120_000
+
+
+def test_the_lost_lease_error_says_the_deliverer_stops(stream: SqliteStream) -> None:
+    lease = stream.acquire_lease("raw", "elsewhere:1:a", 30)
+    assert lease is not None
+    stream.release_lease(lease)
+    with pytest.raises(LeaseLostError) as caught:
+        stream.begin_batch(lease, 1, 1)
+    assert str(caught.value) == (
+        "the lease on consumer 'raw' was taken over by another process; this deliverer stops"
+    )
+
+
+def test_trimmed_counts_add_up_and_an_empty_stream_has_no_bounds(settings: Settings) -> None:
+    with SqliteStream(settings.stream_path, retention_hours=1) as log:
+        empty = log.info()
+        assert (empty.oldest_seq, empty.oldest_arrived_at_ms, empty.newest_arrived_at_ms) == (
+            None,
+            None,
+            None,
+        )
+        for data in (b"a", b"b"):
+            log.put([("k", data)])
+            assert log.trim(now_ms() + 2 * 3_600_000) == 1
+        assert log.info().trimmed == 2
+
+
+def test_a_holder_id_is_read_up_to_its_second_colon() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert holder_is_dead(f"{socket.gethostname()}:{child.pid}:nonce:with:colons")
+
+
+def test_a_live_process_is_only_probed_never_signalled(tmp_path: Path) -> None:
+    # The child restores the default action of every catchable signal, so that any signal sent
+    # to it (rather than the probe, signal 0) would end it. Its name holds ") Z", which must not
+    # be read as the process state.
+    script = (
+        "import signal, sys, time\n"
+        "for s in signal.valid_signals():\n"
+        "    try: signal.signal(s, signal.SIG_DFL)\n"
+        "    except (OSError, ValueError): pass\n"
+        "open('/proc/self/comm', 'w').write('x) Z (y')\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        assert not holder_is_dead(f"{socket.gethostname()}:{child.pid}:x")
+        time.sleep(0.1)
+        assert child.poll() is None
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_stream_failures_name_the_file(tmp_path: Path) -> None:
+    assert isinstance(now_ms(), int)
+    nested = tmp_path / "a" / "b" / "stream.sqlite"
+    log = SqliteStream(nested)  # missing folders are created
+    log.close()
+    with pytest.raises(StreamError, match=f"cannot lock the stream {nested}"):
+        log.put([("k", b"x")])
+    with pytest.raises(StreamError, match=f"cannot read the stream {nested}"):
+        log.read(0, 1)
+    with pytest.raises(StreamError, match=f"cannot open the stream {tmp_path}"):
+        SqliteStream(tmp_path)  # a folder, not a database file

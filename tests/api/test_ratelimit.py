@@ -88,3 +88,16 @@ def test_too_many_clients_restart_the_counters_only_for_a_new_client(
     # A fourth client would overflow the table: every counter restarts.
     assert limiter.hit("d").remaining == 4
     assert limiter.hit("a").remaining == 4
+
+
+def test_retry_after_rounds_a_fraction_of_a_second_up() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(1, 10, clock=clock)
+    limiter.hit("a")
+    clock.now += 9.75  # a quarter of a second left in the window
+    refused = limiter.hit("a")
+    assert not refused.allowed
+    assert refused.reset_seconds == 1
+    assert (b"retry-after", b"1") in refused.headers()
+    clock.now -= 1.5  # 1.75 s left: rounded up to 2, never down to 1
+    assert limiter.hit("a").reset_seconds == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -383,3 +384,9 @@ def test_stream_failures_name_the_file(tmp_path: Path) -> None:
         log.read(0, 1)
     with pytest.raises(StreamError, match=f"cannot open the stream {tmp_path}"):
         SqliteStream(tmp_path)  # a folder, not a database file
+
+
+def test_the_stream_file_is_in_wal_mode(settings: Settings) -> None:
+    SqliteStream(settings.stream_path).close()
+    with sqlite3.connect(settings.stream_path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -41,7 +41,7 @@ class RunSummary:
 
 
 @contextlib.contextmanager
-def api_in_background(home: Path | None) -> Iterator[str]:
+def api_in_background(settings: Settings) -> Iterator[str]:
     """Serve the Punk API v2 on a free loopback port in a thread; yield its base URL."""
     import uvicorn
 
@@ -49,7 +49,10 @@ def api_in_background(home: Path | None) -> Iterator[str]:
 
     # The app first: if it cannot be built (no dataset), no socket is left open.
     config = uvicorn.Config(
-        create_app(rate_limit=0, home=home), log_level="warning", access_log=False
+        create_app(rate_limit=0, settings=settings),
+        log_config=None,
+        log_level="warning",
+        access_log=False,
     )
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -74,9 +77,8 @@ def api_in_background(home: Path | None) -> Iterator[str]:
         listener.close()
 
 
-def run_pipeline(settings: Settings, home: Path | None, *, say: Any = print) -> RunSummary:
+def run_pipeline(settings: Settings, *, say: Any = print) -> RunSummary:
     """Run every stage once, locally; ``say`` receives one line per finished step."""
-    from punkml.config import cache_dir
     from punkml.ml.predict import LoadedModel, predict_catalog
     from punkml.ml.train import train_model
     from punkml.pipeline.catalog import Catalog
@@ -85,9 +87,9 @@ def run_pipeline(settings: Settings, home: Path | None, *, say: Any = print) -> 
     from punkml.source.dataset import fetch_dataset
 
     settings.ensure()
-    summary = RunSummary(dataset=fetch_dataset(cache=cache_dir(home)))
+    summary = RunSummary(dataset=fetch_dataset(cache=settings.cache_dir))
     say(f"dataset     punkapi-db@2.6.0 verified at {summary.dataset}")
-    with api_in_background(home) as source_url:
+    with api_in_background(settings) as source_url:
         summary.source_url = source_url
         say(f"api         serving the Punk API v2 at {source_url}")
         summary.beers_put = backfill(settings, source_url)
@@ -141,7 +143,7 @@ def run(
     recipe models from the catalog, promotes the recipe model, writes batch predictions and the
     HTML report.
     """
-    settings = Settings.load(home)
-    summary = run_pipeline(settings, home, say=(lambda line: None) if quiet else typer.echo)
+    settings = Settings.for_command(home, writes=True)
+    summary = run_pipeline(settings, say=(lambda line: None) if quiet else typer.echo)
     if quiet and summary.report is not None:
         typer.echo(str(summary.report))

@@ -29,7 +29,7 @@ def health(app: Any) -> dict[str, Any]:
 
 def test_health_names_the_dataset_and_follows_the_promoted_model(tmp_path: Path) -> None:
     beers = load_beers()
-    app = create_app(beers, rate_limit=0, home=tmp_path)
+    app = create_app(beers, rate_limit=0, settings=Settings.load(tmp_path))
     before = health(app)
     assert before["status"] == "ok" and before["beers"] == 325
     assert before["model_version"] is None

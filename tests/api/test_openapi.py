@@ -49,7 +49,7 @@ EXAMPLES_PER_OPERATION = 25
 HOME = Path(tempfile.mkdtemp(prefix="punkml-openapi-"))
 atexit.register(shutil.rmtree, HOME, True)  # also when the module is collected but not run
 BEERS = load_beers()
-APP = create_app(BEERS, rate_limit=0, home=HOME)
+APP = create_app(BEERS, rate_limit=0, settings=Settings.load(HOME))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 

@@ -25,8 +25,8 @@ from typing import Any
 import httpx
 import pytest
 
+from headless import CHROMIUM, CHROMIUM_ARGS
 from punkml.config import Settings, cache_dir
-from punkml.report.headless import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.slow
 

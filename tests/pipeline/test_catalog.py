@@ -21,7 +21,7 @@ from punkml.pipeline.transform import CleanedSink
 
 
 def _deliver(stream: SqliteStream, settings: Settings) -> None:
-    lake = Lake.open(None, settings)
+    lake = Lake.open(settings.lake_uri)
     for sink in (RawSink(lake), CleanedSink(lake)):
         Deliverer(stream, sink).run(until_idle=True)
 

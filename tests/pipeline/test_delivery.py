@@ -51,7 +51,7 @@ def _raw_file_names(lake: Lake) -> list[str]:
 
 def test_batches_are_bounded_by_the_buffer_size(settings: Settings, stream: SqliteStream) -> None:
     stream.put([("k", b"x" * 1000) for _ in range(100)])
-    lake = Lake.open(None, settings)
+    lake = Lake.open(settings.lake_uri)
     stats = Deliverer(stream, RawSink(lake), DeliveryConfig(buffer_bytes=10_000)).run(
         until_idle=True
     )
@@ -67,7 +67,7 @@ def test_each_consumer_has_its_own_default_batch_size(
 ) -> None:
     # 3 MiB of records: one raw batch per MiB, one cleaned batch for all (8 MiB default).
     stream.put([("k", b"x" * 100_000) for _ in range(30)])
-    lake = Lake.open(None, settings)
+    lake = Lake.open(settings.lake_uri)
     raw = Deliverer(stream, RawSink(lake), DeliveryConfig()).run(until_idle=True)
     cleaned = Deliverer(stream, CleanedSink(lake), DeliveryConfig()).run(until_idle=True)
     assert (raw.records, raw.batches) == (30, 3)
@@ -82,7 +82,7 @@ def test_a_partial_buffer_is_flushed_after_the_interval(
 ) -> None:
     config = DeliveryConfig(buffer_bytes=10**9, buffer_seconds=0.2, poll_seconds=0.05)
     stop = threading.Event()
-    deliverer = Deliverer(stream, RawSink(Lake.open(None, settings)), config, stop=stop)
+    deliverer = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config, stop=stop)
     worker = threading.Thread(target=deliverer.run, kwargs={"until_idle": False})
     worker.start()
     try:
@@ -113,7 +113,7 @@ def test_stopping_flushes_the_buffer_and_checkpoints(
     monkeypatch.setattr(stream, "read", spy)
     config = DeliveryConfig(buffer_bytes=10**9, buffer_seconds=3600, poll_seconds=0.05)
     stop = threading.Event()
-    deliverer = Deliverer(stream, RawSink(Lake.open(None, settings)), config, stop=stop)
+    deliverer = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config, stop=stop)
     worker = threading.Thread(target=deliverer.run, kwargs={"until_idle": False})
     worker.start()
     assert seen.wait(20)
@@ -128,7 +128,7 @@ def test_a_pending_batch_is_replayed_exactly_after_a_crash(
     settings: Settings, stream: SqliteStream
 ) -> None:
     stream.put([("k", b"x" * 100) for _ in range(50)])
-    lake = Lake.open(None, settings)
+    lake = Lake.open(settings.lake_uri)
     with pytest.raises(RuntimeError, match="crash"):
         Deliverer(stream, _CrashAfterWrite(lake), DeliveryConfig(buffer_bytes=1000)).run(
             until_idle=True

@@ -22,7 +22,7 @@ def test_status_reports_lag_pending_batches_and_retention_losses(settings: Setti
     record_outcome(settings, records=5)
     record_outcome(settings, error=TimeoutError("read timed out"))
 
-    status = pipeline_status(settings, stream_uri=uri)
+    status = pipeline_status(Settings.load(settings.home, stream=uri))
     assert status["stream"] | {"newest_arrived_at": None, "oldest_arrived_at": None} == {
         "uri": f"sqlite://{settings.stream_path}",
         "length": 2,

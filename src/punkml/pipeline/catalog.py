@@ -13,13 +13,12 @@ declared schema, so queries never fail just because nothing was delivered.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from punkml.atomic import atomic_path, atomic_write
 from punkml.config import Settings
 from punkml.errors import LakeError
 from punkml.pipeline import lake_schema
@@ -62,9 +61,9 @@ class TableStats:
 class Catalog:
     """Query the lake with SQL; one in-memory DuckDB connection with every view defined."""
 
-    def __init__(self, settings: Settings, lake_uri: str | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.lake = Lake.open(lake_uri, settings)
+        self.lake = Lake.open(settings.lake_uri)
         self._con: duckdb.DuckDBPyConnection | None = None
 
     # -- public API ------------------------------------------------------------------------------
@@ -125,7 +124,7 @@ class Catalog:
         target = Path(path or self.settings.catalog_path)
         # The views only change when a table gets its first files (or the lake moves): skip
         # rewriting otherwise, it costs DuckDB's memory and time at the end of every delivery.
-        stamp_path = self.settings.state_dir / "catalog.json"
+        stamp_path = self.settings.catalog_stamp_path
         stamp = json.dumps(
             {
                 "catalog": str(target.resolve()),
@@ -139,22 +138,19 @@ class Catalog:
         )
         if target.exists() and _read_text(stamp_path) == stamp:
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
         try:
-            con = duckdb.connect(str(tmp))
-            try:
-                self._persist_views(con)
-            finally:
-                con.close()
-            os.replace(tmp, target)
-            stamp_path.parent.mkdir(parents=True, exist_ok=True)
-            stamp_path.write_text(stamp)
+            with atomic_path(target) as tmp:
+                try:
+                    con = duckdb.connect(str(tmp))
+                    try:
+                        self._persist_views(con)
+                    finally:
+                        con.close()
+                finally:
+                    Path(f"{tmp}.wal").unlink(missing_ok=True)
+            atomic_write(stamp_path, stamp)
         except (duckdb.Error, OSError) as exc:
             raise LakeError(f"cannot write the catalog {target}: {exc}") from exc
-        finally:
-            tmp.unlink(missing_ok=True)
-            Path(f"{tmp}.wal").unlink(missing_ok=True)
         return target
 
     def _persist_views(self, con: duckdb.DuckDBPyConnection) -> None:

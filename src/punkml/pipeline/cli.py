@@ -123,7 +123,9 @@ def ingest_once(
     from punkml.pipeline.runner import ingest_once as collect_one
 
     invalid: list[str] = []
-    seq = collect_one(_settings(home), source, stream_uri=stream, on_invalid=invalid.append)
+    seq = collect_one(
+        _settings(home, writes=True, stream=stream), source, on_invalid=invalid.append
+    )
     typer.echo(f"put 1 beer on the stream as record {seq}")
     _exit_if_invalid(invalid)
 
@@ -148,7 +150,10 @@ def ingest_backfill(
             progress.update(task, description=f"backfill: {done} beers put")
 
         total = backfill(
-            _settings(home), source, stream_uri=stream, on_put=advance, on_invalid=invalid.append
+            _settings(home, writes=True, stream=stream),
+            source,
+            on_put=advance,
+            on_invalid=invalid.append,
         )
     typer.echo(f"put {total} beers on the stream")
     _exit_if_invalid(invalid)
@@ -199,18 +204,15 @@ def ingest_run(
     from punkml.pipeline.schedule import Schedule
     from punkml.source.client import PunkClient
 
-    settings = _settings(home)
+    settings = _settings(home, writes=True, stream=stream, lake=lake)
     schedule = Schedule.from_options(every, cron)
     config = _delivery_config(buffer_bytes, buffer_seconds, workers)
-    _setup_logging()
     stop = _stop_on_signals()
     logging.getLogger("punkml").info("collecting %s from %s", schedule.describe(), source)
     summary = run_ingestion(
         settings,
         lambda: PunkClient(source),
         schedule,
-        stream_uri=stream,
-        lake_uri=lake,
         config=config,
         stop=stop,
     )
@@ -251,26 +253,22 @@ def deliver(
     """
     from punkml.pipeline.runner import consumer_names, persist_catalog, start_deliveries
 
-    settings = _settings(home)
+    settings = _settings(home, writes=True, stream=stream, lake=lake, catalog=catalog_uri)
     config = _delivery_config(buffer_bytes, buffer_seconds, workers)
     stop = _stop_on_signals()
-    if not until_idle:
-        _setup_logging()
-    if catalog_uri:
-        from punkml.aws.glue import register_catalog
+    if settings.catalog_uri:
+        from punkml.pipeline.external_catalog import open_external_catalog
 
-        register_catalog(catalog_uri, lake)
+        open_external_catalog(settings.catalog_uri).register_lake(settings.lake_uri)
     running = start_deliveries(
         settings,
         consumer_names(consumer.value),
-        stream_uri=stream,
-        lake_uri=lake,
         config=config,
         until_idle=until_idle,
         stop=stop,
     )
     stats = running.join()
-    persist_catalog(settings, lake)
+    persist_catalog(settings)
     _echo_deliveries(stats)
 
 
@@ -290,7 +288,7 @@ def status(
 
     from punkml.pipeline.status import format_status, pipeline_status
 
-    report = pipeline_status(_settings(home), stream_uri=stream, lake_uri=lake)
+    report = pipeline_status(_settings(home, writes=False, stream=stream, lake=lake))
     if output_format is TextOrJson.json:
         typer.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
     else:
@@ -313,13 +311,12 @@ def sql(
     Views: raw_beers, beers, beers_latest, hop_additions, malts, dead_letters, predictions.
     """
     from punkml.pipeline.catalog import Catalog
+    from punkml.pipeline.external_catalog import open_external_catalog
 
     if catalog_uri and lake is None:
-        from punkml.aws.glue import lake_from_catalog
+        lake = open_external_catalog(catalog_uri).lake_uri()
 
-        lake = lake_from_catalog(catalog_uri)
-
-    with Catalog(_settings(home), lake) as catalog:
+    with Catalog(_settings(home, writes=False, lake=lake)) as catalog:
         result = catalog.query(query)
     _print_table(result, output_format)
 
@@ -327,10 +324,17 @@ def sql(
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _settings(home: Any) -> Settings:
+def _settings(
+    home: Any,
+    *,
+    writes: bool,
+    stream: str | None = None,
+    lake: str | None = None,
+    catalog: str | None = None,
+) -> Settings:
     from punkml.config import Settings
 
-    return Settings.load(home).ensure()
+    return Settings.for_command(home, writes=writes, stream=stream, lake=lake, catalog=catalog)
 
 
 def _delivery_config(
@@ -359,14 +363,6 @@ def _stop_on_signals() -> threading.Event:
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
     return stop
-
-
-def _setup_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
 
 
 def _echo_deliveries(stats: list[DeliveryStats]) -> None:

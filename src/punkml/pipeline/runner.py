@@ -78,8 +78,6 @@ def start_deliveries(
     settings: Settings,
     consumers: Sequence[str],
     *,
-    stream_uri: str | None,
-    lake_uri: str | None,
     config: DeliveryConfig,
     until_idle: bool,
     stop: threading.Event,
@@ -90,11 +88,11 @@ def start_deliveries(
     ``stop`` makes them flush their buffers and return at once; ``drain`` makes them deliver
     everything on the stream first.
     """
-    lake = Lake.open(lake_uri, settings)
+    lake = Lake.open(settings.lake_uri)
     running = DeliveryThreads()
 
     def deliver(consumer: str) -> None:
-        stream = open_stream(stream_uri, settings)
+        stream = open_stream(settings)
         sink = make_sink(consumer, lake, config)
         try:
             deliverer = Deliverer(stream, sink, config, stop=stop, drain=drain)
@@ -120,31 +118,27 @@ def deliver_until_idle(
     settings: Settings,
     consumers: Sequence[str] = CONSUMERS,
     *,
-    stream_uri: str | None = None,
-    lake_uri: str | None = None,
     config: DeliveryConfig | None = None,
 ) -> list[DeliveryStats]:
     """Deliver everything on the stream for ``consumers`` (concurrently) and return their stats."""
     running = start_deliveries(
         settings,
         consumers,
-        stream_uri=stream_uri,
-        lake_uri=lake_uri,
         config=config or DeliveryConfig(),
         until_idle=True,
         stop=threading.Event(),
     )
     stats = running.join()
-    persist_catalog(settings, lake_uri)
+    persist_catalog(settings)
     return stats
 
 
-def persist_catalog(settings: Settings, lake_uri: str | None) -> None:
+def persist_catalog(settings: Settings) -> None:
     """Refresh ``<home>/catalog.duckdb`` (local lakes); a failure is logged, not raised."""
     from punkml.pipeline.catalog import Catalog
 
     try:
-        with Catalog(settings, lake_uri) as catalog:
+        with Catalog(settings) as catalog:
             catalog.persist()
     except PunkmlError as exc:
         log.warning("the DuckDB catalog file was not refreshed: %s", exc)
@@ -154,7 +148,6 @@ def backfill(
     settings: Settings,
     source_url: str,
     *,
-    stream_uri: str | None = None,
     on_put: Callable[[int], None] | None = None,
     on_invalid: InvalidBeerHandler | None = None,
 ) -> int:
@@ -175,7 +168,6 @@ def backfill(
         return _with_source(
             settings,
             source_url,
-            stream_uri,
             lambda c, s: collect_all(c, s, on_put=count, on_invalid=tally.invalid_beer),
         )
 
@@ -184,7 +176,6 @@ def ingest_once(
     settings: Settings,
     source_url: str,
     *,
-    stream_uri: str | None = None,
     on_invalid: InvalidBeerHandler | None = None,
 ) -> int:
     """Put one random beer of the Punk API at ``source_url`` on the stream; return its seq
@@ -193,7 +184,6 @@ def ingest_once(
         seq = _with_source(
             settings,
             source_url,
-            stream_uri,
             lambda c, s: collect_random(c, s, on_invalid=tally.invalid_beer),
         )
         tally.records = 1
@@ -231,12 +221,11 @@ def _recorded_collection(
 def _with_source(
     settings: Settings,
     source_url: str,
-    stream_uri: str | None,
     collect: Callable[[BeerSource, Stream], int],
 ) -> int:
     from punkml.source.client import PunkClient
 
-    stream = open_stream(stream_uri, settings)
+    stream = open_stream(settings)
     try:
         with PunkClient(source_url) as client:
             return collect(client, stream)
@@ -259,8 +248,6 @@ def run_ingestion(
     source_factory: Callable[[], BeerSource],
     schedule: Schedule,
     *,
-    stream_uri: str | None,
-    lake_uri: str | None,
     config: DeliveryConfig,
     stop: threading.Event,
     clock: Callable[[], float] = time.time,
@@ -277,14 +264,12 @@ def run_ingestion(
     deliveries = start_deliveries(
         settings,
         CONSUMERS,
-        stream_uri=stream_uri,
-        lake_uri=lake_uri,
         config=config,
         until_idle=False,
         stop=halt_deliveries,
         drain=drain,
     )
-    stream = open_stream(stream_uri, settings)
+    stream = open_stream(settings)
     try:
         next_at = schedule.first_run(clock())
         while not stop.is_set() and not deliveries.any_failed():
@@ -298,7 +283,7 @@ def run_ingestion(
         drain.set()
         stream.close()
         summary.deliveries = deliveries.join()
-    persist_catalog(settings, lake_uri)
+    persist_catalog(settings)
     return summary
 
 

@@ -44,10 +44,10 @@ def _consumer_report(info: StreamInfo, state: ConsumerState) -> dict[str, Any]:
 
 
 def pipeline_status(
-    settings: Settings, *, stream_uri: str | None = None, lake_uri: str | None = None
+    settings: Settings,
 ) -> dict[str, Any]:
     """Everything ``punkml status`` reports, as JSON-ready data."""
-    stream = open_stream(stream_uri, settings)
+    stream = open_stream(settings)
     try:
         info = stream.info()
     finally:
@@ -59,7 +59,7 @@ def pipeline_status(
         )
         for name in sorted(set(CONSUMERS) | set(states))
     }
-    with Catalog(settings, lake_uri) as catalog:
+    with Catalog(settings) as catalog:
         tables = {stat.name: {"files": stat.files, "rows": stat.rows} for stat in catalog.stats()}
         lake = catalog.lake.uri
     return {

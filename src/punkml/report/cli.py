@@ -44,7 +44,7 @@ def report(out: OutOption = None, lake: LakeOption = None, home: HomeOption = No
 
     # The first report after a new model refits it on the seed split: say what is happening.
     with Console(stderr=True).status("writing the report…"):
-        path = write_report(Settings.load(home), out, lake_uri=lake)
+        path = write_report(Settings.for_command(home, writes=False, lake=lake), out)
     typer.echo(str(path))
 
 

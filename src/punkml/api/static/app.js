@@ -405,7 +405,8 @@ function predictionView(prediction, actual) {
           "data-testid": "held-out",
           text:
             "The model was trained on this beer, so this is the prediction of a model fitted " +
-            "without it (its out-of-fold prediction), not a remembered label.",
+            "without it and its near-duplicates (its out-of-fold prediction), not a remembered " +
+            "label.",
         })
       : null,
     el(

@@ -350,7 +350,7 @@ def test_pages_are_sized_from_the_mean_record_size(
 
     monkeypatch.setattr(stream, "read", spy)
     config = DeliveryConfig(buffer_bytes=1000, page_records=50)
-    stats = Deliverer(stream, RawSink(Lake.open(None, settings)), config).run(until_idle=True)
+    stats = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config).run(until_idle=True)
     assert stats.records == 35
     # First page: at most 100 records; then room // mean size + 1 (mean 100 bytes: 11 records).
     assert limits[:2] == [50, 11]
@@ -366,7 +366,7 @@ def test_each_batch_is_reported_with_the_running_totals(
     config = DeliveryConfig(buffer_bytes=1000)
     deliverer = Deliverer(
         stream,
-        RawSink(Lake.open(None, settings)),
+        RawSink(Lake.open(settings.lake_uri)),
         config,
         on_batch=lambda stats: seen.append((stats.batches, stats.records, stats.checkpoint)),
     )
@@ -383,7 +383,7 @@ def test_a_stopped_waiter_returns_without_delivering(
     assert held is not None
     stop = threading.Event()
     stop.set()
-    stats = Deliverer(stream, RawSink(Lake.open(None, settings)), stop=stop).run(until_idle=True)
+    stats = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), stop=stop).run(until_idle=True)
     assert (stats.records, stats.batches, stats.checkpoint) == (0, 0, 0)
     assert stream.consumer("raw").lease_holder == "elsewhere:1:a"
 
@@ -397,7 +397,7 @@ def test_a_replayed_batch_trimmed_meanwhile_is_checkpointed_with_what_remains(
     stream.begin_batch(lease, 1, 5)
     stream.trim(now_ms() + 48 * 3_600_000)  # retention removed the whole pending batch
     time.sleep(0.01)
-    lake = Lake.open(None, settings)
+    lake = Lake.open(settings.lake_uri)
     stats = Deliverer(stream, RawSink(lake)).run(until_idle=True)
     assert (stats.replayed_batches, stats.records, stats.files) == (1, 0, 0)
     assert stream.consumer("raw").checkpoint == 5

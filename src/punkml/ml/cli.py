@@ -52,12 +52,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _progress() -> Any:
-    from rich.console import Console
+    from punkml.progress import Step
 
-    console = Console(stderr=True, highlight=False)
-    status = console.status("working…")
-    status.start()
-    return status
+    return Step("working").start()  # a bar on a terminal, plain lines otherwise
 
 
 def train(

@@ -137,6 +137,7 @@ def predict_catalog(settings: Settings, model: LoadedModel) -> tuple[int, str]:
     replaced atomically); the row count and the file's lake path."""
     from punkml.ml.data import tables_from_catalog
     from punkml.pipeline.lake import Lake
+    from punkml.pipeline.runner import persist_catalog
 
     tables = tables_from_catalog(settings)
     if len(tables) == 0:
@@ -146,6 +147,7 @@ def predict_catalog(settings: Settings, model: LoadedModel) -> tuple[int, str]:
     table = predictions_table(model, tables)
     lake = Lake.open(None, settings)
     lake.write_parquet(PREDICTIONS_FILE, table)
+    persist_catalog(settings, None)  # catalog.duckdb names the files of every table
     return table.num_rows, lake.path(PREDICTIONS_FILE)
 
 

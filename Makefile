@@ -46,6 +46,7 @@ bench: setup browser
 	$(BIN)/python benchmarks/pipeline_throughput.py
 	$(BIN)/python benchmarks/report_open.py
 	$(BIN)/python benchmarks/model.py
+	$(BIN)/python benchmarks/recipes.py
 
 ## checkov-venv: checkov in its own virtualenv (its pinned dependencies conflict with ours)
 CHECKOV_VENV    := .venv-checkov

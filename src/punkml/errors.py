@@ -68,6 +68,10 @@ class ModelError(PunkmlError):
     """A model could not be trained, stored, verified or applied."""
 
 
+class ServeError(PunkmlError):
+    """The API server could not start: its address is busy, forbidden or not on this machine."""
+
+
 class RecipeError(SchemaError):
     """A recipe file or body cannot be read at all (not JSON or BeerXML, too large, unsafe XML,
     no recipes); a single bad recipe in it is reported by field path instead."""

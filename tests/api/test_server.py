@@ -4,6 +4,7 @@ its recovery, SIGTERM shutdown and start-up errors."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -136,10 +137,49 @@ def test_missing_dataset_is_one_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_port_in_use_fails(api_server_factory: Callable[..., ApiServer], tmp_path: Path) -> None:
+def _one_line_error(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "Errno" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+def test_port_in_use_is_one_line_with_a_hint(
+    api_server_factory: Callable[..., ApiServer], tmp_path: Path
+) -> None:
     from punkml.config import cache_dir
 
     busy = api_server_factory()
-    done = _serve(tmp_path, "--port", str(busy.port), cache=cache_dir())
-    assert done.returncode != 0
-    assert "address already in use" in (done.stdout + done.stderr).lower()
+    line = _one_line_error(_serve(tmp_path, "--port", str(busy.port), cache=cache_dir()))
+    assert f"127.0.0.1:{busy.port}" in line and "address already in use" in line
+    assert "--port" in line
+
+
+def test_an_address_not_on_this_machine_is_one_line_with_a_hint(tmp_path: Path) -> None:
+    from punkml.config import cache_dir
+
+    # 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine; nothing is sent.
+    done = _serve(tmp_path, "--host", "192.0.2.1", "--port", str(free_port()), cache=cache_dir())
+    line = _one_line_error(done)
+    assert "192.0.2.1" in line and "--host 127.0.0.1" in line
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0 and shutil.which("setpriv") is None, reason="needs setpriv to drop root"
+)
+def test_a_privileged_port_is_one_line_with_a_hint(tmp_path: Path) -> None:
+    from punkml.config import cache_dir
+
+    if Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text().strip() == "0":
+        pytest.skip("this machine lets every user bind low ports")
+    command = [sys.executable, "-m", "punkml", "api", "serve", "--home", str(tmp_path)]
+    command += ["--port", "81"]
+    if os.geteuid() == 0:  # root may bind port 81: run the server as "nobody"
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        tmp_path.chmod(0o777)
+    env = {**os.environ, "PUNKML_CACHE_DIR": str(cache_dir())}
+    env.pop("PUNKML_HOME", None)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    line = _one_line_error(done)
+    assert "permission denied" in line and "--port" in line

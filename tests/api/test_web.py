@@ -2,7 +2,8 @@
 
 A ``punkml api serve`` subprocess serves the page over a deployment with a promoted (baseline,
 quick to train) model. The browser searches, opens a beer, submits a recipe and reads the
-prediction; the answers are checked against the API itself. Screenshots are saved under
+prediction, predicts the example recipe files, resets the form and folds the filters at a phone's
+size; the answers are checked against the API itself. Screenshots are saved under
 ``artifacts/screenshots/`` (git-ignored) for a human to look at.
 """
 
@@ -30,6 +31,7 @@ from punkml.report.headless import CHROMIUM, CHROMIUM_ARGS
 pytestmark = pytest.mark.slow
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 START_TIMEOUT_SECONDS = 20.0
 WAIT_MS = 15_000
 
@@ -286,9 +288,6 @@ def test_screenshots_directory_is_git_ignored() -> None:
         ["git", "check-ignore", "-q", str(SCREENSHOTS / "web-1-search.png")], cwd=root
     )
     assert done.returncode == 0
-
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
 
 def test_predict_a_recipe_file_pasted_or_uploaded(

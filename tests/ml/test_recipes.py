@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import random
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +106,9 @@ def test_gravity_from_abv_when_og_is_missing() -> None:
     assert any("estimated from abv 6%" in w for w in recipe.warnings)
     stated = the_recipe(dumps(only_hops(hop("Magnum", 20, "60"), abv=6.0, attenuation_level=80.0)))
     assert stated.beer["target_og"] == pytest.approx(1057.1, abs=0.1)
+    freeze_concentrated = the_recipe(dumps(only_hops(hop("Magnum", 20, "60"), abv=55.0)))
+    assert "target_og" not in freeze_concentrated.beer
+    assert any("beyond what a fermented wort" in w for w in freeze_concentrated.warnings)
     given = the_recipe(dumps(only_hops(hop("Magnum", 20, "60"), abv=6.0, target_og=1050)))
     assert given.beer["target_og"] == 1050 and not any("target_og" in w for w in given.warnings)
 
@@ -408,6 +414,22 @@ def test_a_huge_file_is_refused_by_its_size(tmp_path: Path) -> None:
         read_recipe_file(huge)
 
 
+def test_a_stream_without_a_size_is_read_with_the_bound(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import punkml.ml.recipes as recipes
+
+    monkeypatch.setattr(recipes, "MAX_RECIPE_FILE_BYTES", 1000)
+    with pytest.raises(RecipeError, match="holds more than 1000 bytes"):
+        read_recipe_file(Path("/dev/zero"))  # endless, and its size says 0
+    fifo = tmp_path / "recipe.pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(JSON_EXAMPLE.read_bytes()))
+    writer.start()
+    assert read_recipe_file(fifo).recipes[0].beer["name"] == "Backyard Pale Ale"
+    writer.join()
+
+
 @pytest.mark.parametrize("kind", ["missing", "directory"])
 def test_files_that_are_not_recipe_files(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "nothing" if kind == "missing" else tmp_path
@@ -430,3 +452,63 @@ def test_training_files_set_bad_recipes_aside(
     beers = read_beers_file(path)
     assert [b["id"] for b in beers] == [1, 3]
     assert "set aside recipes[1].ingredients.hops: missing" in caplog.text
+
+
+# --- mutated recipes: a clear answer for every one, never a crash -------------------------
+
+ODD_VALUES: list[Any] = [None, "", "x", "60", -1, 0, 1e308, True, [], {}, [1], {"value": None}]
+
+
+def mutations(value: Any, rng: random.Random, depth: int = 0) -> Any:
+    """``value`` with one random field removed or replaced by an odd value, somewhere inside."""
+    if isinstance(value, dict) and value and depth < 6:
+        key = rng.choice(sorted(value))
+        changed = dict(value)
+        roll = rng.random()
+        if roll < 0.2:
+            del changed[key]
+        elif roll < 0.45:
+            changed[key] = rng.choice(ODD_VALUES)
+        else:
+            changed[key] = mutations(value[key], rng, depth + 1)
+        return changed
+    if isinstance(value, list) and value and depth < 6:
+        position = rng.randrange(len(value))
+        changed_list = list(value)
+        changed_list[position] = mutations(value[position], rng, depth + 1)
+        return changed_list
+    return rng.choice(ODD_VALUES)
+
+
+def test_mutated_json_recipes_are_answered_or_refused_by_field() -> None:
+    rng = random.Random(14)
+    base = [json.loads(JSON_EXAMPLE.read_text()), make_beer(2)]
+    for _ in range(200):
+        batch = read_recipes(dumps(mutations(base, rng)))
+        assert len(batch) == 2
+        for refused in batch.refused:
+            assert refused.problems and all(p.message for p in refused.problems)
+        tables_from_beers(batch.beers)  # what is accepted, the cleaning takes
+
+
+def test_mutated_beerxml_is_answered_or_refused_with_a_reason() -> None:
+    from xml.etree import ElementTree
+
+    rng = random.Random(13)
+    template = BEERXML_EXAMPLE.read_text()
+    elements = ElementTree.fromstring(template.encode()).iter()
+    texts = sorted({e.text.strip() for e in elements if e.text and e.text.strip()})
+    odd = ["", "-1", "nan", "inf", "1e400", "lots", "0", "Boil", "&amp;", "<X/>", "9" * 400]
+    for _ in range(200):
+        text = template
+        for _ in range(rng.randint(1, 3)):
+            text = text.replace(f">{rng.choice(texts)}<", f">{rng.choice(odd)}<", 1)
+        if rng.random() < 0.2:
+            cut = rng.randrange(len(text))
+            text = text[:cut]
+        try:
+            batch = read_recipes(text.encode())
+        except RecipeError as exc:
+            assert str(exc).startswith("BeerXML: ")
+            continue
+        tables_from_beers(batch.beers)

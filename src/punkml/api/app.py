@@ -2,7 +2,7 @@
 
 The returned ASGI application is ``punkml.api.asgi.PunkApi`` (the original's ``/v2`` behaviour and
 the ``/v2/beers*`` fast path) in front of a FastAPI application that serves the OpenAPI document
-(``/openapi.json``, ``/docs``) and the other resources' routers, listed in ``_routers``.
+(``/openapi.json``, ``/docs``, ``/redoc``), ``/health`` and the other resources' routers, listed in ``_routers``.
 """
 
 from __future__ import annotations
@@ -16,16 +16,25 @@ import orjson
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from punkml import __version__
 from punkml.api.asgi import PunkApi, original_url
-from punkml.api.openapi import beers_paths
+from punkml.api.openapi import add_ibu_request_body, beer_schemas, beers_paths
 from punkml.api.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW_SECONDS, RateLimiter
 from punkml.api.responses import JSON_CONTENT_TYPE, endpoint_not_found
 from punkml.api.static import add_web_routes
 from punkml.api.store import DEFAULT_CACHE_BYTES, BeerStore
 from punkml.config import Settings
+
+DOCS_URL = "/docs"
+REDOC_URL = "/redoc"
+DOCS_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; font-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 def _routers() -> list[APIRouter]:
@@ -34,9 +43,10 @@ def _routers() -> list[APIRouter]:
     Import inside this function so ``punkml --help`` stays fast; routers must import their heavy
     libraries lazily too, or the server's start time grows.
     """
+    from punkml.api.health import router as health_router
     from punkml.api.ibu import router as ibu_router
 
-    return [ibu_router]
+    return [ibu_router, health_router]
 
 
 def create_app(
@@ -57,28 +67,44 @@ def create_app(
     if rate_limit < 0:
         raise ValueError("rate_limit must be ≥ 0 (0 disables it)")
     settings = Settings.load(home)
+    dataset = "given list of beers"
     if beers is None:
-        from punkml.source.dataset import load_home_beers
+        from punkml.source.dataset import PACKAGE, VERSION, load_home_beers
 
         beers = load_home_beers(home)
+        dataset = f"{PACKAGE}@{VERSION}"
     store = BeerStore(beers, cache_bytes=cache_bytes)
     fastapi_app = _fastapi_app(settings, store, _routers() if routers is None else routers)
+    fastapi_app.state.dataset = dataset
     limiter = RateLimiter(rate_limit, rate_window_seconds) if rate_limit > 0 else None
     return PunkApi(store, limiter, fastapi_app)
 
 
 def _fastapi_app(settings: Settings, store: BeerStore, routers: Sequence[APIRouter]) -> FastAPI:
-    app = FastAPI(
+    # FastAPIOffline: FastAPI whose /docs (Swagger UI) and /redoc pages load their scripts and
+    # styles from files installed with the package (under /static-offline-docs), not a CDN.
+    app = FastAPIOffline(
         title="Punk API v2",
         version=__version__,
         description=(
             "The Punk API v2 (BrewDog's DIY Dog recipes) as the original served it, over the "
             "pinned punkapi-db@2.6.0 dataset; see docs/api.md."
         ),
-        docs_url="/docs",
-        redoc_url=None,
+        docs_url=DOCS_URL,
+        redoc_url=REDOC_URL,
+        favicon_url="/static-offline-docs/favicon.png",
     )
     app.state.settings = settings
+
+    @app.middleware("http")
+    async def _docs_stay_local(request: Request, call_next: Any) -> Response:
+        # The docs pages may load nothing from outside this server: ReDoc's bundle would still
+        # fetch its attribution logo from a CDN without this policy.
+        response: Response = await call_next(request)
+        if request.url.path in (DOCS_URL, REDOC_URL):
+            response.headers["content-security-policy"] = DOCS_CONTENT_SECURITY_POLICY
+        return response
+
     app.state.store = store
     for router in routers:
         app.include_router(router)
@@ -102,6 +128,9 @@ def _fastapi_app(settings: Settings, store: BeerStore, routers: Sequence[APIRout
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
             document["paths"] = {**beers_paths(), **document.get("paths", {})}
+            add_ibu_request_body(document)
+            components = document.setdefault("components", {}).setdefault("schemas", {})
+            components.update(beer_schemas())
             app.openapi_schema = document
         return app.openapi_schema
 

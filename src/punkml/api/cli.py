@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from punkml.api.limits import HEADER_TIMEOUT_SECONDS, MAX_CONNECTIONS, ConnectionLimits
 from punkml.cli_options import HomeOption
 
 app = typer.Typer(help="Serve the Punk API v2 over the pinned dataset.", no_args_is_help=True)
@@ -34,9 +35,31 @@ def serve(
             help="Length of the rate-limit window in seconds (for tests).",
         ),
     ] = 3600.0,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log", help="Print one line per request (off by default)."
+        ),
+    ] = False,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            "--header-timeout",
+            min=0.05,
+            help="Seconds a client has to send its request headers before it is disconnected.",
+        ),
+    ] = HEADER_TIMEOUT_SECONDS,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            "--max-connections",
+            min=1,
+            help="Open connections at most; more are answered 503 and closed.",
+        ),
+    ] = MAX_CONNECTIONS,
     home: HomeOption = None,
 ) -> None:
-    """Serve the Punk API v2 (/v2/beers, /v2/beers/{id}, /v2/beers/random) and /openapi.json.
+    """Serve the Punk API v2 (/v2), the web app (/), the docs (/docs, /redoc) and /health.
 
     Stops gracefully on SIGTERM or Ctrl-C.
     """
@@ -48,4 +71,8 @@ def serve(
         rate_limit=rate_limit,
         rate_window_seconds=rate_window,
         home=home,
+        access_log=access_log,
+        limits=ConnectionLimits(
+            header_timeout_seconds=header_timeout, max_connections=max_connections
+        ),
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from punkml.api import query as q
+from punkml.api.ibu import MAX_RECIPES
+from punkml.source.schema import BEER_ADAPTER
 
 _ERROR_SCHEMA = {
     "type": "object",
@@ -31,10 +33,10 @@ _ERROR_SCHEMA = {
         },
     },
 }
-_BEERS_SCHEMA = {
-    "type": "array",
-    "items": {"type": "object", "description": "A Punk API v2 beer (see punkml.source.schema)."},
-}
+_BEERS_SCHEMA = {"type": "array", "items": {"$ref": "#/components/schemas/Beer"}}
+# The filters read mm-yyyy. The original's validator let every value through (moment.js then
+# found no date, and nothing matched); the pattern documents the useful form.
+DATE_PATTERN = r"^(0[1-9]|1[0-2])-[0-9]{4}$"
 _RATE_HEADERS = {
     "x-ratelimit-limit": {"schema": {"type": "integer"}, "description": "Requests per window."},
     "x-ratelimit-remaining": {"schema": {"type": "integer"}, "description": "Left this window."},
@@ -84,9 +86,15 @@ def _beers_parameters() -> list[dict[str, Any]]:
     params += [_parameter(n, h, {"type": "number", "minimum": 0}) for n, h in _NUMBER_HELP.items()]
     params += [
         _parameter(
-            "brewed_before", "First brewed before this month (mm-yyyy).", {"type": "string"}
+            "brewed_before",
+            "First brewed before this month (mm-yyyy, e.g. 05-2010).",
+            {"type": "string", "pattern": DATE_PATTERN},
         ),
-        _parameter("brewed_after", "First brewed after this month (mm-yyyy).", {"type": "string"}),
+        _parameter(
+            "brewed_after",
+            "First brewed after this month (mm-yyyy, e.g. 05-2010).",
+            {"type": "string", "pattern": DATE_PATTERN},
+        ),
     ]
     params += [_parameter(n, h, {"type": "string", "minLength": 1}) for n, h in _TEXT_HELP.items()]
     params.append(
@@ -103,6 +111,14 @@ def _json(description: str, schema: dict[str, Any], headers: bool = True) -> dic
     if headers:
         answer["headers"] = _RATE_HEADERS
     return answer
+
+
+def beer_schemas() -> dict[str, Any]:
+    """``components.schemas`` entries for the beer, generated from ``punkml.source.schema``."""
+    document = BEER_ADAPTER.json_schema(ref_template="#/components/schemas/{model}")
+    schemas: dict[str, Any] = document.pop("$defs", {})
+    schemas["Beer"] = document
+    return schemas
 
 
 def beers_paths() -> dict[str, Any]:
@@ -152,5 +168,39 @@ def beers_paths() -> dict[str, Any]:
                     "429": too_many,
                 },
             }
+        },
+    }
+
+
+IBU_PATH = "/v2/ibu"
+
+
+def add_ibu_request_body(document: dict[str, Any]) -> None:
+    """Declare what ``POST /v2/ibu`` reads (its route reads the raw body itself, so FastAPI
+    cannot see it): one recipe or a list of 1 to ``MAX_RECIPES`` as JSON, or BeerXML 1.0."""
+    operation = document.get("paths", {}).get(IBU_PATH, {}).get("post")
+    if operation is None:
+        return
+    recipe = {"$ref": "#/components/schemas/Beer"}
+    operation["requestBody"] = {
+        "required": True,
+        "description": (
+            "A recipe in the Punk API v2 beer shape, a list of them, or a BeerXML 1.0 document."
+        ),
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        recipe,
+                        {"type": "array", "items": recipe, "minItems": 1, "maxItems": MAX_RECIPES},
+                    ]
+                }
+            },
+            "application/xml": {
+                "schema": {
+                    "type": "string",
+                    "description": "A BeerXML 1.0 document: <RECIPES><RECIPE>…</RECIPE></RECIPES>.",
+                }
+            },
         },
     }

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
+
+import numpy as np
+import numpy.typing as npt
 
 from punkml.api.jscompat import js_number, moment_month_year
 
@@ -21,14 +25,12 @@ DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 80
 # Pages beyond this are empty anyway; it keeps huge digit strings away from int().
 _HUGE_PAGE = 10**18
-_NAME_SEPARATOR = "\x00"
 
 MAX_QUERY_PARAMS = 1000  # qs's parameterLimit: the rest is ignored, as in the original
 
 MSG_PAGE = "Must be a number greater than 0"
 MSG_PER_PAGE = "Must be a number greater than 0 and less than 80"
 MSG_NUMBER = "Must be a number greater than 0"
-MSG_DATE = "Must be in date format of mm/yyyy"
 MSG_TEXT = "Must have a value and if you are using multiple words use underscores to separate"
 MSG_BEER_ID = "beerId must be a number and greater than 0"
 
@@ -39,9 +41,6 @@ TEXT_FILTERS = ("beer_name", "hops", "malt", "yeast", "food")
 # validator.js patterns behind express-validator's isInt / isFloat (validator 8-10).
 _INT = re.compile(r"[-+]?[0-9]+")
 _FLOAT = re.compile(r"[-+]?[0-9]*(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?")
-# The original's date check: NOT anchored, and [1-9] means month 10 never passes. ASCII: \d and
-# \b as JavaScript reads them.
-_DATE = re.compile(r"[0-1][1-9]-\d{4}\b", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -172,7 +171,9 @@ def parse_beer_query(params: Mapping[str, str]) -> BeerQuery:
         if number is not None:
             fields[name] = js_number(number)
     for name in DATE_FILTERS:
-        fields[name] = check(name, lambda v: _DATE.search(v) is not None, MSG_DATE)
+        # The original declared a pattern, but in a form express-validator 5 read as "no
+        # pattern": every value passed (`2012-11` answered 200 with []). moment.js decides.
+        fields[name] = params.get(name)
     for name in TEXT_FILTERS:
         fields[name] = check(name, _is_not_empty, MSG_TEXT)
     fields["ids"] = params.get("ids")  # never validated by the original
@@ -193,7 +194,39 @@ def parse_beer_id(value: str) -> int | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Filters (punkapi-lib semantics).
+# Filters (punkapi-lib semantics), over the beers' values laid out once as columns.
+
+
+def text_key(text: str) -> str:
+    """Query text as the original compares it: lower case, underscores standing for spaces."""
+    return text.lower().replace("_", " ")
+
+
+def is_subsequence(key: str, text: str) -> bool:
+    """True when the characters of ``key`` appear in ``text`` in order, not necessarily adjacent.
+
+    Linear in ``len(text)``: each ``find`` resumes after the previous match, and a key longer
+    than the text is refused before any search. Every character is literal.
+    """
+    if len(key) > len(text):
+        return False
+    at = 0
+    find = text.find
+    for char in key:
+        at = find(char, at) + 1
+        if at == 0:
+            return False
+    return True
+
+
+def fuzzy_match(name: str | None, query: str) -> bool:
+    """True when the query's characters appear in ``name`` in order (case-insensitive)."""
+    return name is not None and is_subsequence(text_key(query), name.lower())
+
+
+def substring_match(text: str | None, query: str) -> bool:
+    """True when the query (lower case, underscores as spaces) is a substring of ``text``."""
+    return text is not None and text_key(query) in text.lower()
 
 
 def _js_number_field(beer: Mapping[str, Any], field: str) -> float:
@@ -201,146 +234,184 @@ def _js_number_field(beer: Mapping[str, Any], field: str) -> float:
     if field not in beer:
         return math.nan
     value = beer[field]
-    return 0.0 if value is None else float(value)
+    if value is None:
+        return 0.0
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan  # JavaScript: a non-numeric value compares false either way
 
 
-def _text_key(text: str) -> str:
-    """Query text as the original compares it: lower case, underscores standing for spaces."""
-    return text.lower().replace("_", " ")
+def _month_number(month_year: tuple[int, int] | None) -> float:
+    """``(year, month)`` as one comparable number; NaN (never compares) for an invalid date."""
+    return math.nan if month_year is None else month_year[0] * 12.0 + month_year[1]
 
 
-def _in_order_search(key: str, separator: str = "") -> Callable[[str], re.Match[str] | None]:
-    # Every character escaped: "(" or "." can neither crash nor act as a wildcard (the original
-    # built its regular expression from the raw text). "[^c]*c" steps to the next c without
-    # backtracking, so matching stays linear; excluding `separator` keeps a match in one name.
-    parts = [re.escape(key[:1])]
-    parts += [f"[^{re.escape(c + separator)}]*{re.escape(c)}" for c in key[1:]]
-    return re.compile("".join(parts)).search
-
-
-def in_order_matcher(query: str) -> Callable[[str | None], bool]:
-    """A test of whether the query's characters appear in a name in order (case-insensitive)."""
-    search = _in_order_search(_text_key(query))
-    return lambda name: name is not None and search(name.lower()) is not None
-
-
-def fuzzy_match(name: str | None, query: str) -> bool:
-    """True when the query's characters appear in ``name`` in order (case-insensitive)."""
-    return in_order_matcher(query)(name)
-
-
-def substring_match(text: str | None, query: str) -> bool:
-    """True when the query (lower case, underscores as spaces) is a substring of ``text``."""
-    return text is not None and _text_key(query) in text.lower()
-
-
-def _brewed(beer: Mapping[str, Any]) -> tuple[int, int] | None:
+def _brewed(beer: Mapping[str, Any]) -> float:
     first_brewed = beer.get("first_brewed")
-    return moment_month_year(first_brewed, "/") if isinstance(first_brewed, str) else None
+    if not isinstance(first_brewed, str):
+        return math.nan
+    return _month_number(moment_month_year(first_brewed, "/"))
 
 
-def _ids_wanted(ids: str) -> set[float]:
+def _id_number(beer: Mapping[str, Any]) -> float:
+    beer_id = beer.get("id")
+    if isinstance(beer_id, bool) or not isinstance(beer_id, int | float):
+        return math.nan
+    return float(beer_id)
+
+
+def _ids_wanted(ids: str) -> list[float]:
     # `ids.split("|").map(Number)`; a beer matches when its id equals one of those numbers.
-    return {js_number(part) for part in ids.split("|")}
+    return [js_number(part) for part in ids.split("|")]
 
 
-Check = Callable[[Mapping[str, Any]], bool]
-
-
-def _numeric_check(field: str, bound: float, greater: bool) -> Check:
-    if greater:
-        return lambda beer: _js_number_field(beer, field) > bound
-    return lambda beer: _js_number_field(beer, field) < bound
-
-
-def _brewed_check(predicate: str, after: bool) -> Check:
-    wanted = moment_month_year(predicate, "-")
-
-    def check(beer: Mapping[str, Any]) -> bool:
-        brewed = _brewed(beer)
-        if wanted is None or brewed is None:  # moment: an invalid date is neither before nor after
-            return False
-        return brewed > wanted if after else brewed < wanted
-
-    return check
-
-
-def _ingredient_check(key: str, query: str) -> Check:
-    """Some hop (or malt) of the beer has a name matching ``query`` in order."""
-    text = _text_key(query)
-    if _NAME_SEPARATOR in text:
-        matches = in_order_matcher(query)
-        return lambda beer: any(matches(name) for name in _ingredient_names(beer, key))
-    # One search over all the beer's names joined, instead of one per name: same answer, since
-    # a match may not cross the separator, at a fraction of the cost.
-    search = _in_order_search(text, _NAME_SEPARATOR)
-    return lambda beer: search(_joined_names(beer, key).lower()) is not None
+def _texts(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else []
 
 
 def _ingredient_names(beer: Mapping[str, Any], key: str) -> list[str]:
-    items = (beer.get("ingredients") or {}).get(key) or []
+    ingredients = beer.get("ingredients")
+    items = ingredients.get(key) if isinstance(ingredients, Mapping) else None
+    if not isinstance(items, list):
+        return []
     return [
         item["name"]
         for item in items
-        if isinstance(item, dict) and isinstance(item.get("name"), str)
+        if isinstance(item, Mapping) and isinstance(item.get("name"), str)
     ]
 
 
-def _joined_names(beer: Mapping[str, Any], key: str) -> str:
-    try:  # the hot path, for beers shaped like the dataset's
-        return _NAME_SEPARATOR.join([item["name"] for item in beer["ingredients"][key]])
-    except (KeyError, TypeError):
-        return _NAME_SEPARATOR.join(_ingredient_names(beer, key))
+def _yeast(beer: Mapping[str, Any]) -> list[str]:
+    ingredients = beer.get("ingredients")
+    return _texts(ingredients.get("yeast") if isinstance(ingredients, Mapping) else None)
 
 
-def _checks(query: BeerQuery) -> list[Check]:
-    """One predicate per given filter, each computed once per query, not once per beer."""
-    checks: list[Check] = []
-    for name in NUMERIC_FILTERS:
-        bound: float | None = getattr(query, name)
-        if bound is not None:
-            checks.append(_numeric_check(name[:3], bound, name.endswith("_gt")))
-    if query.brewed_before is not None:
-        checks.append(_brewed_check(query.brewed_before, after=False))
-    if query.brewed_after is not None:
-        checks.append(_brewed_check(query.brewed_after, after=True))
-    if query.beer_name is not None:
-        name_matches = in_order_matcher(query.beer_name)
-        checks.append(lambda beer: name_matches(beer.get("name")))
-    if (food := query.food) is not None:
-        checks.append(
-            lambda beer: any(substring_match(f, food) for f in beer.get("food_pairing") or [])
-        )
-    for key in ("hops", "malt"):
-        wanted: str | None = getattr(query, key)
-        if wanted is not None:
-            checks.append(_ingredient_check(key, wanted))
-    if query.yeast is not None:
-        yeast_matches = in_order_matcher(query.yeast)
-        checks.append(lambda beer: yeast_matches((beer.get("ingredients") or {}).get("yeast")))
-    if query.ids is not None:
-        wanted_ids = _ids_wanted(query.ids)
-        checks.append(lambda beer: beer.get("id") in wanted_ids)
-    return checks
+def _food_pairings(beer: Mapping[str, Any]) -> list[str]:
+    pairings = beer.get("food_pairing")
+    return [f for f in pairings if isinstance(f, str)] if isinstance(pairings, list) else []
+
+
+class TextColumn:
+    """One text field of every beer, lower-cased, each distinct text kept (and tested) once."""
+
+    def __init__(self, texts_per_beer: Sequence[Sequence[str]]) -> None:
+        distinct: dict[str, int] = {}
+        codes: list[int] = []
+        owners: list[int] = []
+        for beer_index, texts in enumerate(texts_per_beer):
+            for text in texts:
+                codes.append(distinct.setdefault(text.lower(), len(distinct)))
+                owners.append(beer_index)
+        self.texts = list(distinct)
+        self._codes = np.array(codes, dtype=np.intp)
+        self._owners = np.array(owners, dtype=np.intp)
+        self._size = len(texts_per_beer)
+
+    def beers_where(self, test: Callable[[str, str], bool], key: str) -> npt.NDArray[np.bool_]:
+        """Which beers hold at least one text for which ``test(key, text)`` is true."""
+        hit = np.fromiter((test(key, text) for text in self.texts), bool, len(self.texts))
+        mask = np.zeros(self._size, dtype=bool)
+        mask[self._owners[hit[self._codes]]] = True
+        return mask
+
+
+def _contains(key: str, text: str) -> bool:
+    return key in text
+
+
+# Which text filter reads which column, and how it compares (fuzzy in order, or substring).
+_TEXT_TESTS: dict[str, Callable[[str, str], bool]] = {
+    "beer_name": is_subsequence,
+    "hops": is_subsequence,
+    "malt": is_subsequence,
+    "yeast": is_subsequence,
+    "food": _contains,
+}
+MASK_CACHE_ENTRIES = 2048
+MASK_CACHE_MAX_KEY_CHARS = 1024
+
+
+class BeerIndex:
+    """The filterable values of some beers, computed once, as columns; selects beers by query.
+
+    Numbers keep JavaScript's comparison semantics (null → 0, absent → NaN, which never
+    compares); dates are month numbers (NaN where moment.js saw an invalid date); text fields are
+    lower-cased once. The answer for a text filter depends only on its text, so it is kept in a
+    bounded least-recently-used map: a repeated ``hops=citra`` costs one lookup.
+    """
+
+    def __init__(self, beers: Sequence[Mapping[str, Any]]) -> None:
+        self.size = len(beers)
+        self._numbers = {
+            field: np.array([_js_number_field(b, field) for b in beers], dtype=float)
+            for field in ("abv", "ibu", "ebc")
+        }
+        self._brewed = np.array([_brewed(b) for b in beers], dtype=float)
+        self._ids = np.array([_id_number(b) for b in beers], dtype=float)
+        self._text = {
+            "beer_name": TextColumn([_texts(b.get("name")) for b in beers]),
+            "hops": TextColumn([_ingredient_names(b, "hops") for b in beers]),
+            "malt": TextColumn([_ingredient_names(b, "malt") for b in beers]),
+            "yeast": TextColumn([_yeast(b) for b in beers]),
+            "food": TextColumn([_food_pairings(b) for b in beers]),
+        }
+        self._masks: OrderedDict[tuple[str, str], npt.NDArray[np.bool_]] = OrderedDict()
+
+    def matching(self, query: BeerQuery) -> npt.NDArray[np.intp]:
+        """Positions of the beers that pass every filter of ``query``, ascending."""
+        mask = np.ones(self.size, dtype=bool)
+        for name in NUMERIC_FILTERS:
+            bound: float | None = getattr(query, name)
+            if bound is not None:
+                column = self._numbers[name[:3]]
+                mask &= column > bound if name.endswith("_gt") else column < bound
+        for name, after in (("brewed_before", False), ("brewed_after", True)):
+            predicate: str | None = getattr(query, name)
+            if predicate is not None:
+                wanted = _month_number(moment_month_year(predicate, "-"))
+                mask &= self._brewed > wanted if after else self._brewed < wanted
+        if query.ids is not None:
+            mask &= np.isin(self._ids, _ids_wanted(query.ids))
+        for name in TEXT_FILTERS:
+            text: str | None = getattr(query, name)
+            if text is not None:
+                mask &= self._text_mask(name, text_key(text))
+        return np.flatnonzero(mask)
+
+    def _text_mask(self, name: str, key: str) -> npt.NDArray[np.bool_]:
+        cache_key = (name, key)
+        mask = self._masks.get(cache_key)
+        if mask is not None:
+            self._masks.move_to_end(cache_key)
+            return mask
+        mask = self._text[name].beers_where(_TEXT_TESTS[name], key)
+        if len(key) <= MASK_CACHE_MAX_KEY_CHARS:
+            self._masks[cache_key] = mask
+            if len(self._masks) > MASK_CACHE_ENTRIES:
+                self._masks.popitem(last=False)
+        return mask
+
+
+def page_slice(query: BeerQuery) -> slice:
+    """The requested page of a filtered list: ``per_page`` items from ``(page - 1) * per_page``."""
+    offset = (query.page - 1) * query.per_page
+    return slice(offset, offset + query.per_page)
 
 
 def beer_matches(beer: Mapping[str, Any], query: BeerQuery) -> bool:
     """Whether one beer passes every filter of ``query`` (pagination aside)."""
-    return all(check(beer) for check in _checks(query))
+    return BeerIndex([beer]).matching(query).size == 1
 
 
-def filter_beers(beers: Iterable[dict[str, Any]], query: BeerQuery) -> list[dict[str, Any]]:
+def filter_beers(beers: Sequence[dict[str, Any]], query: BeerQuery) -> list[dict[str, Any]]:
     """The beers (in the given order, ascending id for the API) that pass every filter."""
-    selected = list(beers)
-    for check in _checks(query):  # cheap numeric checks first, each narrowing the next one's work
-        selected = [beer for beer in selected if check(beer)]
-    return selected
+    return [beers[i] for i in BeerIndex(beers).matching(query).tolist()]
 
 
 def paginate(beers: Sequence[dict[str, Any]], query: BeerQuery) -> list[dict[str, Any]]:
     """The requested page: ``per_page`` beers from offset ``(page - 1) * per_page``."""
-    offset = (query.page - 1) * query.per_page
-    return list(beers[offset : offset + query.per_page])
+    return list(beers[page_slice(query)])
 
 
 def select_beers(beers: Sequence[dict[str, Any]], query: BeerQuery) -> list[dict[str, Any]]:

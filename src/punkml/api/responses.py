@@ -32,7 +32,15 @@ SECURITY_HEADERS: Headers = [
     (b"x-frame-options", b"SAMEORIGIN"),
 ]
 MESSAGE_RATE_LIMITED = "You have reached your limit on this ip address please wait an hour"
-_REASONS = {400: "Bad Request", 404: "Not Found", 414: "URI Too Long", 429: "Too Many Requests"}
+_REASONS = {
+    400: "Bad Request",
+    404: "Not Found",
+    408: "Request Timeout",
+    414: "URI Too Long",
+    429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
+    503: "Service Unavailable",
+}
 
 
 @dataclass(frozen=True)
@@ -79,3 +87,18 @@ def rate_limited() -> JsonResponse:
 def uri_too_long() -> JsonResponse:
     """414 for query strings past our bound (the original's Node refused them too)."""
     return boom(414, "The request URL is too long")
+
+
+def headers_too_large() -> JsonResponse:
+    """431 for request headers past our bound, before the application sees them."""
+    return boom(431, "The request headers are too large")
+
+
+def header_timeout() -> JsonResponse:
+    """408 for a client that did not finish its request headers in time."""
+    return boom(408, "The request headers did not arrive in time")
+
+
+def server_busy() -> JsonResponse:
+    """503 for a connection past the bound on open connections."""
+    return boom(503, "Too many open connections, please retry later")

@@ -66,20 +66,22 @@ class BeerStore:
         self._json = [orjson.dumps(beer) for beer in self.beers]
         self._single = [JsonResponse(200, b"[" + body + b"]") for body in self._json]
         self._index_of_id = {beer["id"]: i for i, beer in enumerate(self.beers)}
-        self._index_of_beer = {id(beer): i for i, beer in enumerate(self.beers)}
+        self._index = q.BeerIndex(self.beers)
         self._cache: ResponseCache[bytes] = ResponseCache(cache_bytes // 2)
-        self._by_query: ResponseCache[q.BeerQuery] = ResponseCache(cache_bytes // 2)
+        self._by_page: ResponseCache[tuple[int, ...]] = ResponseCache(cache_bytes // 2)
         self._rng = rng or random.Random()
 
-    def list_body(self, beers: Sequence[dict[str, Any]]) -> bytes:
-        """The JSON array of some of the store's beers, joined from their ready bytes."""
-        return b"[" + b",".join(self._json[self._index_of_beer[id(b)]] for b in beers) + b"]"
+    def list_body(self, positions: Sequence[int]) -> bytes:
+        """The JSON array of the beers at these positions, joined from their ready bytes."""
+        json = self._json
+        return b"[" + b",".join([json[i] for i in positions]) + b"]"
 
     def beers_answer(self, query_string: bytes) -> JsonResponse:
         """``GET /v2/beers`` for a raw query string, from the cache when possible.
 
-        Two keys lead to the same cached answer: the raw query string (no parsing at all on a
-        repeat) and the validated query, so spellings that mean the same thing share one entry.
+        Two caches lead to the same answer: one by raw query string (no parsing at all on a
+        repeat), one by the page's beers, so every query that selects the same page (other
+        spellings, other filters) shares one body.
         """
         cached = self._cache.get(query_string)
         if cached is not None:
@@ -89,16 +91,16 @@ class BeerStore:
         except q.InvalidParams as exc:
             response = invalid_params(exc.errors)
         else:
-            response = self._answer_for(beer_query, len(query_string))
+            response = self._answer_for(beer_query)
         self._cache.put(query_string, response, len(query_string))
         return response
 
-    def _answer_for(self, beer_query: q.BeerQuery, key_bytes: int) -> JsonResponse:
-        response = self._by_query.get(beer_query)
+    def _answer_for(self, beer_query: q.BeerQuery) -> JsonResponse:
+        page = tuple(self._index.matching(beer_query)[q.page_slice(beer_query)].tolist())
+        response = self._by_page.get(page)
         if response is None:
-            body = self.list_body(q.select_beers(self.beers, beer_query))
-            response = JsonResponse(200, body)
-            self._by_query.put(beer_query, response, key_bytes)
+            response = JsonResponse(200, self.list_body(page))
+            self._by_page.put(page, response, 8 * len(page))
         return response
 
     def beer_answer(self, raw_id: str) -> JsonResponse:

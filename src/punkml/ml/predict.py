@@ -1,8 +1,11 @@
-"""Predictions with intervals, for beers given as dicts, cleaned tables, or the whole catalog.
+"""Predictions with intervals, for recipes, cleaned tables, or the whole catalog.
 
-from punkml.ml.predict import LoadedModel, predict_beers
+from punkml.ml.predict import LoadedModel, predict_recipes
+from punkml.ml.recipes import read_recipes
 model = LoadedModel.promoted(settings.models_dir)
-rows = predict_beers(model, beers)   # [{"id", "name", "ibu_pred", "ibu_low", "ibu_high", "model_version"}]
+batch = read_recipes(body)                     # JSON or BeerXML; batch.refused names bad fields
+rows = predict_recipes(model, batch.recipes)   # [{"id", "name", "ibu_pred", "ibu_low",
+                                               #   "ibu_high", "model_version"[, "warnings"]}]
 """
 
 from __future__ import annotations
@@ -48,41 +51,6 @@ class LoadedModel:
         return cls.from_dir(resolve_model_dir(models_dir, model))
 
 
-def usability_problems(beers: list[dict[str, Any]]) -> list[tuple[int, str, str]]:
-    """``(beer index, field path, message)`` for each field that makes a recipe unusable.
-
-    Partial recipes are fine (missing values take the documented defaults); a volume given in a
-    unit that is not a volume, or not positive, cannot be used: every feature is per litre.
-    """
-    from punkml.pipeline.normalize import litres
-
-    problems = []
-    for index, beer in enumerate(beers):
-        for field in ("volume", "boil_volume"):
-            quantity = beer.get(field)
-            if isinstance(quantity, dict) and quantity.get("value") is not None:
-                unit = str(quantity.get("unit", ""))
-                if litres(quantity.get("value"), unit) is None:
-                    problems.append(
-                        (
-                            index,
-                            f"{field}.unit" if quantity.get("value", 0) > 0 else f"{field}.value",
-                            f"{quantity.get('value')!r} {unit!r} is not a positive volume in "
-                            "litres, millilitres or gallons",
-                        )
-                    )
-    return problems
-
-
-def check_usable(beers: list[dict[str, Any]]) -> None:
-    """Refuse recipes the model cannot use (``ModelError`` naming the beer and the field)."""
-    problems = usability_problems(beers)
-    if problems:
-        index, path, message = problems[0]
-        beer_id = beers[index].get("id", index)
-        raise ModelError(f"beer {beer_id}: {path}: {message}")
-
-
 def predict_tables(model: LoadedModel, tables: RecipeTables) -> list[dict[str, Any]]:
     """One prediction row per beer of ``tables`` (same order)."""
     prediction, low, high = model.model.predict_interval(tables)
@@ -99,14 +67,6 @@ def predict_tables(model: LoadedModel, tables: RecipeTables) -> list[dict[str, A
         }
         for i in range(len(ids))
     ]
-
-
-def predict_beers(model: LoadedModel, beers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Validate, clean and predict Punk API beer dicts (``SchemaError``/``ModelError`` name the
-    field)."""
-    tables = tables_from_beers(beers)  # validates first: the checks below see typed values
-    check_usable(beers)
-    return predict_tables(model, tables)
 
 
 def predictions_table(model: LoadedModel, tables: RecipeTables) -> pa.Table:

@@ -1,0 +1,134 @@
+"""The connection bounds of ``punkml api serve``, through a real server on loopback: long URLs at
+every length get the 414 JSON, slow clients are disconnected while normal requests are answered,
+and connections past the bound get a 503 JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from punkml.api.limits import MAX_URL_BYTES
+
+pytestmark = pytest.mark.slow
+ApiServer = Any  # tests/conftest.py's ApiServer
+
+
+def raw_exchange(port: int, request: bytes, timeout: float = 20) -> bytes:
+    """Send ``request`` on a fresh connection and read until the server closes it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def status_and_json(answer: bytes) -> tuple[int, dict[str, Any]]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in head.lower()
+    return int(head.split(b" ", 2)[1]), orjson.loads(body)
+
+
+@pytest.fixture
+def server(api_server_factory: Callable[..., ApiServer]) -> ApiServer:
+    return api_server_factory("--rate-limit", "0", "--header-timeout", "1")
+
+
+LENGTHS = [8 * 1024 + 1, MAX_URL_BYTES - 100, MAX_URL_BYTES + 1, 64 * 1024, 65 * 1024, 1 << 20]
+
+
+def test_long_urls_get_the_414_json_at_every_length(server: ApiServer) -> None:
+    for query_bytes in LENGTHS:
+        query = b"beer_name=" + b"a" * (query_bytes - len(b"beer_name="))
+        request = b"GET /v2/beers?" + query + b" HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n"
+        status, body = status_and_json(raw_exchange(server.port, request))
+        assert (status, body["statusCode"], body["error"]) == (414, 414, "URI Too Long")
+    # Outside /v2/beers the application has no 8 KiB query bound: under 16 KiB is served.
+    url = f"{server.root_url}/health?pad={'p' * 12_000}"
+    assert httpx.get(url, timeout=10).status_code == 200
+    # Huge headers: 431, in the same JSON shape.
+    headers = b"".join(b"x-filler-%d: %s\r\n" % (i, b"v" * 1000) for i in range(100))
+    request = b"GET /v2/beers/1 HTTP/1.1\r\nhost: t\r\nconnection: close\r\n" + headers + b"\r\n"
+    status, body = status_and_json(raw_exchange(server.port, request))
+    assert (status, body["error"]) == (431, "Request Header Fields Too Large")
+
+
+async def _slow_client(port: int, give_up_after: float) -> bytes:
+    """Send a request's headers one byte every 0.2 s, never finishing; what the server sent."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    reading = asyncio.ensure_future(reader.read())  # everything until the server closes
+    head = b"GET /v2/beers HTTP/1.1\r\nhost: test\r\nx-slow: " + b"z" * 1000
+    deadline = time.monotonic() + give_up_after
+    try:
+        for byte in head:
+            if reading.done() or time.monotonic() > deadline:
+                break
+            writer.write(bytes([byte]))
+            try:
+                await writer.drain()
+            except ConnectionError:
+                break
+            await asyncio.wait({reading}, timeout=0.2)
+        return await asyncio.wait_for(reading, timeout=max(0.1, deadline - time.monotonic()))
+    except (ConnectionError, TimeoutError):
+        return b""
+    finally:
+        reading.cancel()
+        writer.close()
+
+
+async def _normal_requests(base_url: str, count: int) -> list[int]:
+    statuses = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        for i in range(count):
+            statuses.append((await client.get(f"/beers?page={i % 13 + 1}")).status_code)
+            await asyncio.sleep(0.05)
+    return statuses
+
+
+def test_slow_clients_are_closed_while_normal_requests_are_answered(server: ApiServer) -> None:
+    async def scenario() -> tuple[list[bytes], list[int], float]:
+        started = time.monotonic()
+        slow = [asyncio.create_task(_slow_client(server.port, 15)) for _ in range(300)]
+        await asyncio.sleep(0.5)  # the slow clients are connected and trickling
+        statuses = await _normal_requests(server.base_url, 40)
+        answers = await asyncio.gather(*slow)
+        return answers, statuses, time.monotonic() - started
+
+    answers, statuses, elapsed = asyncio.run(scenario())
+    assert statuses == [200] * 40  # answered, not queued behind the slow clients
+    timed_out = [a for a in answers if a.startswith(b"HTTP/1.1 408")]
+    assert len(timed_out) == 300  # every slow client was disconnected by the server
+    assert status_and_json(timed_out[0])[1]["error"] == "Request Timeout"
+    assert elapsed < 15  # closed by the server, not by the clients giving up
+
+
+def test_connections_past_the_bound_get_a_503_json(
+    api_server_factory: Callable[..., ApiServer],
+) -> None:
+    server = api_server_factory("--rate-limit", "0", "--max-connections", "20")
+    held = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(20)]
+    try:
+        time.sleep(0.3)
+        status, body = status_and_json(raw_exchange(server.port, b""))
+        assert (status, body["error"]) == (503, "Service Unavailable")
+    finally:
+        for sock in held:
+            sock.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the held connections are gone: served again
+        try:
+            if httpx.get(f"{server.base_url}/beers/1", timeout=5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    else:
+        pytest.fail("the server did not serve again after the connections closed")

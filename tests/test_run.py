@@ -81,3 +81,30 @@ def test_run_without_a_dataset_fails_with_one_line(tmp_path: Path) -> None:
     assert env_free.returncode != 0
     assert "npm" in env_free.stderr
     assert "Traceback" not in env_free.stderr
+
+
+def test_the_training_fingerprint_follows_data_code_and_parameters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from punkml import run
+
+    base = run.training_fingerprint("data-a", "recipe", with_cv=True)
+    assert base == run.training_fingerprint("data-a", "recipe", with_cv=True)
+    assert base != run.training_fingerprint("data-b", "recipe", with_cv=True)
+    assert base != run.training_fingerprint("data-a", "baseline", with_cv=True)
+    assert base != run.training_fingerprint("data-a", "recipe", with_cv=False)
+    monkeypatch.setattr(run, "code_fingerprint", lambda: "changed code")
+    assert base != run.training_fingerprint("data-a", "recipe", with_cv=True)
+
+
+def test_a_damaged_run_state_skips_nothing(tmp_path: Path) -> None:
+    from punkml.config import Settings
+    from punkml.run import RUN_STATE_FILE, RunState, dataset_identity, lake_holds_backfill
+
+    settings = Settings.load(tmp_path / "home").ensure()
+    (settings.state_dir / RUN_STATE_FILE).write_text("{not json")
+    assert RunState.load(settings) == RunState()
+    # A backfill of another dataset version, or one whose records left the lake, is done again.
+    assert not lake_holds_backfill(settings, {"dataset": "punkapi-db@1.0.0", "first_seq": 1})
+    mark = {"dataset": dataset_identity()}
+    assert not lake_holds_backfill(settings, mark | {"first_seq": 1, "last_seq": 325})

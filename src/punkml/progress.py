@@ -98,13 +98,13 @@ class Step:
     update = note  # the name rich's status uses, for callers written against it
 
     def describe(self) -> str:
-        """``name: done/total unit (note)``, as far as known."""
+        """``name: done/total unit (note)``, or ``name (note)`` without counts."""
         amount = ""
         if self.done or self.total:
             amount = f"{self.done}/{self.total}" if self.total else str(self.done)
             amount = f" {amount} {self.unit}".rstrip()
         note = f" ({self.text})" if self.text else ""
-        return f"{self.name}:{amount}{note}" if amount or note else self.name
+        return f"{self.name}:{amount}{note}" if amount else f"{self.name}{note}"
 
     def _show(self) -> None:
         if self._bar is not None:

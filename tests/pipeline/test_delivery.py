@@ -355,3 +355,27 @@ def test_a_delivery_removes_the_temporary_files_a_killed_writer_left(
     Deliverer(stream, CleanedSink(lake)).run(until_idle=True)
     assert [p.exists() for p in stale] == [False, False, False]
     assert kept.exists()
+
+
+def test_a_long_running_delivery_compacts_at_its_interval(
+    settings: Settings, stream: SqliteStream, make_records: Callable[[int], Records]
+) -> None:
+    stream.put(make_records(5))
+    calls: list[int] = []
+    stop = threading.Event()
+
+    def compactor(checkpoint: int, renew: Callable[[], None]) -> None:
+        renew()  # compaction renews the lease as it goes
+        calls.append(checkpoint)
+        if len(calls) == 3:
+            stop.set()
+
+    config = DeliveryConfig(poll_seconds=0.01, buffer_seconds=0.02, compact_every_seconds=0.05)
+    deliverer = Deliverer(
+        stream, RawSink(Lake.open(None, settings)), config, stop=stop, compactor=compactor
+    )
+    thread = threading.Thread(target=deliverer.run, kwargs={"until_idle": False})
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert calls == [5, 5, 5]  # between batches, with the checkpoint of what was delivered

@@ -189,7 +189,7 @@ data "aws_iam_policy_document" "firehose_cleaned" {
         "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog",
         aws_glue_catalog_database.lake.arn,
       ],
-      [for table in aws_glue_catalog_table.cleaned : table.arn],
+      [for table in values(local.glue_cleaned_tables) : table.arn],
     )
   }
 }
@@ -267,7 +267,7 @@ resource "aws_kinesis_firehose_delivery_stream" "cleaned" {
 
       schema_configuration {
         database_name = aws_glue_catalog_database.lake.name
-        table_name    = aws_glue_catalog_table.cleaned[each.key].name
+        table_name    = local.glue_cleaned_tables[each.key].name
         role_arn      = aws_iam_role.firehose_cleaned.arn
         region        = local.region
         catalog_id    = local.account_id

@@ -23,9 +23,10 @@ locals {
   cleaned_prefix       = "cleaned/"
   athena_result_prefix = "athena-results/"
 
-  # One processor function and one delivery per cleaned table; the columns come from
-  # glue_columns.tf.json, generated from punkml.pipeline.cleaned.TABLE_SCHEMAS.
-  cleaned_tables = toset(keys(local.glue_columns))
+  # One processor function and one delivery per cleaned table; the tables are declared in
+  # glue_tables.tf.json, generated from punkml.pipeline.lake_schema (the local lake's layout, so
+  # these prefixes must match its directories: a test checks them).
+  cleaned_tables = toset(keys(local.glue_cleaned_tables))
   # The raw delivery has a processor too: it writes the same raw lines as the local lake.
   processor_tables = setunion(["raw_beers"], local.cleaned_tables)
 

@@ -40,7 +40,7 @@ output "catalog_uri" {
 
 output "glue_tables" {
   description = "Glue tables of the lake."
-  value       = concat([aws_glue_catalog_table.raw_beers.name], [for table in aws_glue_catalog_table.cleaned : table.name])
+  value       = concat([aws_glue_catalog_table.raw_beers.name], [for table in values(local.glue_cleaned_tables) : table.name])
 }
 
 output "athena_workgroup" {

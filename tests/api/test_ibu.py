@@ -67,8 +67,39 @@ def test_one_recipe(app_with_model: Callable[[], Any], beers: list[dict[str, Any
     payload = answer.json()
     assert payload["model_version"] == "v1-baseline" and payload["interval"] == 0.9
     (row,) = payload["predictions"]
-    assert set(row) == {"id", "name", "ibu_pred", "ibu_low", "ibu_high", "model_version"}
+    assert set(row) == {
+        "id",
+        "name",
+        "ibu_pred",
+        "ibu_low",
+        "ibu_high",
+        "model_version",
+        "held_out",
+    }
     assert row["id"] == 1 and row["ibu_low"] <= row["ibu_pred"] <= row["ibu_high"]
+    assert row["held_out"] is None  # this version stored no out-of-fold predictions
+
+
+def test_a_beer_the_model_trained_on_gets_its_out_of_fold_prediction(
+    tmp_path: Path, beers: list[dict[str, Any]], baseline: IbuModel
+) -> None:
+    key = baseline.recipe_keys(baseline.features_.transform(tables_from_beers([beers[0]])))[0]
+    stored = {"id": 1, "recipe_key": key, "ibu_pred": 12.34, "ibu_low": 5.0, "ibu_high": 30.0}
+    models_dir = Settings.load(tmp_path).models_dir
+    save_model(
+        models_dir,
+        baseline,
+        fingerprint="0" * 64,
+        metrics={},
+        card="#\n",
+        version="v1",
+        out_of_fold=[stored],
+    )
+    promote(models_dir, "v1")
+    answer = post(create_app(beers, rate_limit=0, home=tmp_path), beers[:2])
+    first, second = answer.json()["predictions"]
+    assert (first["ibu_pred"], first["ibu_low"], first["ibu_high"]) == (12.34, 5.0, 30.0)
+    assert first["held_out"] is False and second["held_out"] is True
 
 
 def test_a_list_of_recipes(app_with_model: Callable[[], Any], beers: list[dict[str, Any]]) -> None:
@@ -96,6 +127,31 @@ def test_unusable_volume_is_422(
     answer = post(app_with_model(), bad)
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"] == ["body", "volume", "unit"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "loc"),
+    [
+        ("hop amount", 1e308, ["body", "ingredients", "hops", 0, "amount", "value"]),
+        ("hop amount", -5, ["body", "ingredients", "hops", 0, "amount", "value"]),
+        ("volume", 1e-320, ["body", "volume", "value"]),
+    ],
+)
+def test_implausible_values_are_422_naming_the_field(
+    app_with_model: Callable[[], Any],
+    beers: list[dict[str, Any]],
+    field: str,
+    value: float,
+    loc: list[Any],
+) -> None:
+    bad = copy.deepcopy(beers[0])
+    if field == "volume":
+        bad["volume"]["value"] = value
+    else:
+        bad["ingredients"]["hops"][0]["amount"]["value"] = value
+    answer = post(app_with_model(), bad)
+    assert answer.status_code == 422
+    assert loc in [d["loc"] for d in answer.json()["detail"]]
 
 
 @pytest.mark.parametrize("body", [[], "text", 42])

@@ -183,3 +183,17 @@ def test_a_privileged_port_is_one_line_with_a_hint(tmp_path: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
     line = _one_line_error(done)
     assert "permission denied" in line and "--port" in line
+
+
+def test_startup_line_names_the_app_the_docs_and_the_api_and_access_log_is_a_switch(
+    api_server_factory: Callable[..., ApiServer],
+) -> None:
+    quiet = api_server_factory()
+    logged = api_server_factory("--access-log")
+    for server in (quiet, logged):
+        assert httpx.get(f"{server.base_url}/beers/7", timeout=10).status_code == 200
+    time.sleep(0.3)  # the access line is written after the answer
+    root = quiet.root_url
+    assert f"Punk API at {root}/v2 · web app {root}/ · docs {root}/docs" in quiet.log()
+    assert "GET /v2/beers/7" not in quiet.log()  # off by default
+    assert '"GET /v2/beers/7 HTTP/1.1" 200' in logged.log()

@@ -184,6 +184,9 @@ def test_search_open_a_beer_and_predict_a_recipe(
     interval = page.inner_text("#beer-prediction [data-testid=ibu-interval]")
     assert f"{round(answer['ibu_low'])} to {round(answer['ibu_high'])} IBU" in interval
     assert answer["model_version"] in page.inner_text("#beer-prediction")
+    # A beer the model trained on shows its out-of-fold prediction, and says so.
+    headline = page.inner_text("#beer-prediction .headline")
+    assert ("predicted without this beer" in headline) == (answer.get("held_out") is False)
     _screenshot(page, "web-2-beer.png")
 
     # 4. The recipe form: change a hop, add one from the keyboard, submit, read the prediction.

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from aws_helpers import AwsEnv, make_bucket, make_stream, unique
 
-from punkml.pipeline.cleaned import TABLE_SCHEMAS
+from punkml.pipeline.lake_schema import cleaned_schemas
 from punkml.source.dataset import load_beers
 
 pytestmark = pytest.mark.slow
@@ -68,7 +68,7 @@ def test_ingest_deliver_and_query_on_aws(aws_env: AwsEnv, api_server: str, tmp_p
     # The Glue tables exist with exactly the cleaned schema's columns, abv included.
     glue = aws_env.client("glue")
     database = catalog.removeprefix("glue://")
-    for table, schema in TABLE_SCHEMAS.items():
+    for table, schema in cleaned_schemas().items():
         columns = glue.get_table(DatabaseName=database, Name=table)["Table"]["StorageDescriptor"]
         assert [column["Name"] for column in columns["Columns"]] == schema.names
 
@@ -128,7 +128,7 @@ def firehose_parquet(json_lines: bytes, table: str) -> bytes:
     import pyarrow.json as pajson
     import pyarrow.parquet as pq
 
-    schema = TABLE_SCHEMAS[table]
+    schema = cleaned_schemas()[table]
     hive = pa.schema(
         pa.field(f.name, pa.timestamp("ns") if pa.types.is_timestamp(f.type) else f.type)
         for f in schema

@@ -11,7 +11,7 @@ from aws_helpers import beer_bytes, firehose_event, firehose_record
 
 from punkml.aws import firehose_processor as fp
 from punkml.errors import ConfigError
-from punkml.pipeline.cleaned import TABLE_SCHEMAS
+from punkml.pipeline.lake_schema import cleaned_schemas
 from punkml.source.dataset import load_beers
 
 
@@ -85,7 +85,7 @@ def test_beers_rows_match_the_cleaned_schema(
     rows = [row for entry in ok for row in decoded_lines(entry)]
     assert [row["id"] for row in rows] == [beer["id"] for beer in beers]
     for row, beer in zip(rows, beers, strict=True):
-        assert list(row) == TABLE_SCHEMAS["beers"].names
+        assert list(row) == cleaned_schemas()["beers"].names
         assert row["abv"] == beer["abv"]
         # Timestamps in the form the OpenX JSON SerDe reads.
         assert row["ingested_at"].endswith("Z") and "T" in row["ingested_at"]
@@ -101,7 +101,7 @@ def test_child_tables_emit_one_line_per_row(
             rows = decoded_lines(entry)
             assert len(rows) == len(beer["ingredients"][key])
             assert {row["beer_id"] for row in rows} == {beer["id"]}
-            assert all(list(row) == TABLE_SCHEMAS[table].names for row in rows)
+            assert all(list(row) == cleaned_schemas()[table].names for row in rows)
 
 
 def test_beer_without_hops_is_dropped_from_hop_additions(

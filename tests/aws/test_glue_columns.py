@@ -1,4 +1,5 @@
-"""The Glue column lists are generated from the Arrow schemas, and the committed file is current."""
+"""The Glue tables are generated from the lake schema, and the committed Terraform file is
+current."""
 
 from __future__ import annotations
 
@@ -6,23 +7,29 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
 
-from punkml.aws.glue_columns import TERRAFORM_FILE, glue_columns, glue_type, render
+from punkml.aws.glue_columns import (
+    TERRAFORM_FILE,
+    glue_columns,
+    glue_type,
+    render,
+    table_input,
+)
 from punkml.errors import ConfigError
-from punkml.pipeline.cleaned import BEERS_SCHEMA, TABLE_SCHEMAS
-from punkml.pipeline.raw import raw_schema
+from punkml.pipeline.lake_schema import BEERS, RAW, glue_tables
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def committed() -> dict:
+def committed() -> dict[str, Any]:
     return json.loads((REPO / TERRAFORM_FILE).read_text())
 
 
-def test_committed_terraform_columns_are_not_stale() -> None:
+def test_committed_terraform_tables_are_not_stale() -> None:
     assert (REPO / TERRAFORM_FILE).read_text() == render(), (
         f"{TERRAFORM_FILE} is stale: run `python -m punkml.aws.glue_columns > {TERRAFORM_FILE}`"
     )
@@ -35,24 +42,35 @@ def test_generator_command_prints_the_same_document() -> None:
     assert done.stdout.decode() == render()
 
 
-def test_every_cleaned_table_has_exactly_its_schema_columns() -> None:
-    tables = committed()["locals"]["glue_columns"]
-    assert set(tables) == set(TABLE_SCHEMAS)
-    for name, schema in TABLE_SCHEMAS.items():
-        assert [column["name"] for column in tables[name]] == schema.names
+def test_every_glue_table_has_exactly_its_schema_columns() -> None:
+    tables = committed()["resource"]["aws_glue_catalog_table"]
+    assert list(tables) == ["raw_beers", "beers", "hop_additions", "malts"]
+    for table in glue_tables():
+        columns = tables[table.name]["storage_descriptor"]["columns"]
+        assert [column["name"] for column in columns] == table.schema.names
 
 
 def test_beers_columns_include_abv_with_numeric_types() -> None:
-    beers = {c["name"]: c["type"] for c in committed()["locals"]["glue_columns"]["beers"]}
-    assert beers["abv"] == "double"
-    assert beers["id"] == "bigint"
-    assert beers["ingested_at"] == "timestamp"
-    assert list(beers) == BEERS_SCHEMA.names
+    beers = committed()["resource"]["aws_glue_catalog_table"]["beers"]
+    types = {c["name"]: c["type"] for c in beers["storage_descriptor"]["columns"]}
+    assert types["abv"] == "double"
+    assert types["id"] == "bigint"
+    assert types["ingested_at"] == "timestamp"
+    assert list(types) == BEERS.schema.names
 
 
-def test_raw_columns_follow_the_raw_line_schema() -> None:
-    raw = committed()["locals"]["glue_raw_columns"]
-    assert [column["name"] for column in raw] == raw_schema().names
+def test_table_inputs_follow_each_tables_format_and_partition() -> None:
+    raw = table_input(RAW, "s3://b/p")
+    assert raw["StorageDescriptor"]["Location"] == "s3://b/p/raw/"
+    assert raw["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"].endswith("JsonSerDe")
+    assert raw["Parameters"]["storage.location.template"] == "s3://b/p/raw/${hour}/"
+    assert raw["PartitionKeys"] == [{"Name": "hour", "Type": "string"}]
+    beers = table_input(BEERS, "s3://b/p")
+    assert beers["StorageDescriptor"]["InputFormat"].endswith("MapredParquetInputFormat")
+    assert beers["Parameters"]["projection.ingest_date.format"] == "yyyy-MM-dd"
+    assert beers["Parameters"]["storage.location.template"] == (
+        "s3://b/p/cleaned/beers/ingest_date=${ingest_date}/"
+    )
 
 
 @pytest.mark.parametrize(

@@ -167,7 +167,7 @@ def test_cleaned_deliveries_run_the_processor_and_convert_to_parquet_with_the_gl
     assert arns == ["${aws_lambda_function.processor[each.key].arn}:$LATEST"]
     conversion = one(s3["data_format_conversion_configuration"])
     schema = one(conversion["schema_configuration"])
-    assert schema["table_name"] == "${aws_glue_catalog_table.cleaned[each.key].name}"
+    assert schema["table_name"] == "${local.glue_cleaned_tables[each.key].name}"
     assert schema["database_name"] == "${aws_glue_catalog_database.lake.name}"
     serializer = one(one(conversion["output_format_configuration"])["serializer"])
     assert "parquet_ser_de" in serializer
@@ -175,30 +175,47 @@ def test_cleaned_deliveries_run_the_processor_and_convert_to_parquet_with_the_gl
     assert s3["error_output_prefix"].startswith("errors/cleaned/")
 
 
-def test_glue_columns_come_from_the_generated_file() -> None:
-    generated = json.loads((REPO / TERRAFORM_FILE).read_text())["locals"]
-    from punkml.pipeline.cleaned import TABLE_SCHEMAS
+def generated() -> dict[str, Any]:
+    return json.loads((REPO / TERRAFORM_FILE).read_text())
 
-    assert {t: [c["name"] for c in cols] for t, cols in generated["glue_columns"].items()} == {
-        t: s.names for t, s in TABLE_SCHEMAS.items()
-    }
-    tables = resources("aws_glue_catalog_table")
-    cleaned = tables["cleaned"]
-    assert cleaned["for_each"] == "${local.glue_columns}"
-    columns = one(one(cleaned["storage_descriptor"])["dynamic"])["columns"]
-    assert columns["for_each"] == "${each.value}"
-    raw_columns = one(one(tables["raw_beers"]["storage_descriptor"])["dynamic"])["columns"]
-    assert raw_columns["for_each"] == "${local.glue_raw_columns}"
-    # No hand-written column anywhere.
-    assert "columns {" not in all_text().replace('dynamic "columns" {', "")
-    assert locals_()["cleaned_tables"] == "${toset(keys(local.glue_columns))}"
+
+def test_glue_tables_are_the_generated_table_inputs_of_the_lake_schema() -> None:
+    from punkml.aws.glue_columns import TERRAFORM_ROOT, table_input
+    from punkml.pipeline.lake_schema import CLEANED_TABLES, glue_tables
+
+    tables = generated()["resource"]["aws_glue_catalog_table"]
+    assert list(tables) == [table.name for table in glue_tables()]
+    for table in glue_tables():
+        body, expected = tables[table.name], table_input(table, TERRAFORM_ROOT)
+        columns = expected["StorageDescriptor"]["Columns"]
+        assert body["storage_descriptor"]["columns"] == [
+            {"name": c["Name"], "type": c["Type"]} for c in columns
+        ]
+        assert [c["name"] for c in body["storage_descriptor"]["columns"]] == table.schema.names
+        assert body["database_name"] == "${aws_glue_catalog_database.lake.name}"
+    cleaned = generated()["locals"]["glue_cleaned_tables"]
+    assert cleaned == {t.name: f"${{aws_glue_catalog_table.{t.name}}}" for t in CLEANED_TABLES}
+    # No hand-written Glue table anywhere in the .tf files.
+    assert resources("aws_glue_catalog_table") == {}
+    assert locals_()["cleaned_tables"] == "${toset(keys(local.glue_cleaned_tables))}"
+
+
+def test_terraform_prefixes_are_the_lake_schema_directories() -> None:
+    from punkml.pipeline.lake_schema import BEERS, RAW
+
+    assert locals_()["raw_prefix"] == f"{RAW.directory}/"
+    assert BEERS.directory.startswith(locals_()["cleaned_prefix"])
 
 
 def test_glue_tables_use_partition_projection() -> None:
-    for body in resources("aws_glue_catalog_table").values():
+    for body in generated()["resource"]["aws_glue_catalog_table"].values():
         parameters = body["parameters"]
         assert parameters["projection.enabled"] == "true"
-        assert "storage.location.template" in parameters
+        key = one(body["partition_keys"])["name"]
+        template = parameters["storage.location.template"]
+        # A literal ${key} for Glue, written $${key} so that Terraform does not interpolate it.
+        assert template.startswith("s3://${aws_s3_bucket.lake.bucket}/")
+        assert template.endswith(f"$${{{key}}}/")
 
 
 def test_no_managed_full_access_policy_anywhere() -> None:

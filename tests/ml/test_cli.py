@@ -96,8 +96,23 @@ def test_predict_the_325_dataset_beers(trained_home: Path, beers_file: Path) -> 
     done = punkml("predict", "--beers", str(beers_file), home=trained_home)
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(rows) == 325
-    assert set(rows[0]) == {"id", "name", "ibu_pred", "ibu_low", "ibu_high", "model_version"}
+    fields = {"id", "name", "ibu_pred", "ibu_low", "ibu_high", "model_version", "held_out"}
+    assert set(rows[0]) == fields
     assert all(r["ibu_low"] <= r["ibu_pred"] <= r["ibu_high"] for r in rows)
+    # The beers with an IBU were in training: out-of-fold predictions, never memorised labels.
+    known = [
+        r
+        for r, beer in zip(rows, json.loads(beers_file.read_text()), strict=True)
+        if beer["ibu"] is not None
+    ]
+    assert len(known) == 320 and not any(r["held_out"] for r in known)
+    assert (
+        sum(
+            r["ibu_pred"] == beer["ibu"]
+            for r, beer in zip(rows, json.loads(beers_file.read_text()), strict=False)
+        )
+        < 10
+    )
     csv_out = punkml("predict", "--beers", str(beers_file), "--format", "csv", home=trained_home)
     assert len(csv_out.stdout.splitlines()) == 326
 
@@ -225,9 +240,13 @@ def test_batch_prediction_over_the_catalog_writes_predictions(
     assert "wrote 325 predictions" in done.stdout
     with Catalog(Settings.load(home)) as catalog:
         table = catalog.query(
-            "SELECT count(*) AS n, min(ibu_low <= ibu_pred) AS ok FROM predictions"
+            "SELECT count(*) AS n, min(ibu_low <= ibu_pred) AS ok, "
+            "count(*) FILTER (WHERE NOT held_out) AS trained_on, "
+            "count(*) FILTER (WHERE NOT held_out AND p.ibu_pred = b.ibu) AS memorised "
+            "FROM predictions p JOIN beers_latest b USING (id)"
         )
-    assert table.to_pylist() == [{"n": 325, "ok": True}]
+    # The 320 beers with an IBU were in training: each shows its out-of-fold prediction.
+    assert table.to_pylist() == [{"n": 325, "ok": True, "trained_on": 320, "memorised": 0}]
 
 
 def test_train_from_the_catalog(tmp_path: Path) -> None:

@@ -1,76 +1,38 @@
-"""Models: the baseline reproduced, determinism, training population, calibrated intervals, the
-median of the trees on every prediction path."""
+"""The served models: training population, determinism, calibrated intervals (the right quantile,
+checked on held-out groups), and the recipe model's physics, proved by property tests."""
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from punkml.errors import ModelError
-from punkml.ml.data import RecipeTables
-from punkml.ml.evaluate import (
-    SplitsResult,
-    evaluate_seed,
-    evaluate_splits,
-    labelled,
-    seed_split,
-)
-from punkml.ml.features import RecipeFeatures
+from punkml.ml.data import RecipeTables, tables_from_beers
+from punkml.ml.evaluate import labelled, scale_boil_hops
+from punkml.ml.folds import grouped_folds, recipe_groups, seed_split
 from punkml.ml.models import (
-    FLAT_FOREST_MAX_ROWS,
+    INTERVAL_ALPHA,
     IbuModel,
-    RecipeRegressor,
     conformal_quantile,
     make_model,
-    recipe_regressor,
+    monotone_recipe_regressor,
     training_mask,
 )
 
-
-def test_the_seed_protocol_population(dataset_tables: RecipeTables) -> None:
-    data = labelled(dataset_tables)
-    assert len(data) == 320
-    assert data.beers["id"].is_monotonic_increasing
-    train, test = seed_split(len(data))
-    assert (len(train), len(test)) == (214, 106)
-
-
-def test_baseline_reproduces_the_original(dataset_tables: RecipeTables) -> None:
-    baseline, recipe = evaluate_seed(dataset_tables)
-    # The original code with today's XGBoost gives 21.16 (20.48 with XGBoost 1.1).
-    assert baseline.mae == pytest.approx(21.162, abs=0.01)
-    assert baseline.n_train == 214 and baseline.n_test == 106
-    assert recipe.mae < baseline.mae - 5
-    assert recipe.n_train == 212  # the two flagged IBUs (ids 137, 185) are left out
-
-
-def test_random_splits_place_the_original_split(dataset_tables: RecipeTables) -> None:
-    seed = {r.model_type: r for r in evaluate_seed(dataset_tables)}
-    splits = {r.model_type: r for r in evaluate_splits(dataset_tables, [0, 42, 1])}
-    for model_type in ("baseline", "recipe"):
-        result = splits[model_type]
-        # random_state=42 is the seed protocol's split, scored the same way
-        assert result.seed_mae == pytest.approx(seed[model_type].mae_unflagged, abs=1e-9)
-        assert result.split_mae[1] == result.seed_mae
-        # other seeds hold out other beers, so they score differently
-        assert len(set(result.split_mae)) == 3
-    assert splits["baseline"].seed_mae == pytest.approx(21.162, abs=0.01)
-
-
-def test_random_splits_summary() -> None:
-    result = SplitsResult("recipe", [0, 1, 2, 3], [10.0, 12.0, 14.0, 16.0], seed_mae=14.0)
-    summary = result.summary()
-    assert summary["mae_mean"] == 13.0
-    assert summary["mae_sd"] == pytest.approx(2.582, abs=1e-3)
-    assert summary["mae_median"] == 13.0
-    assert summary["mae_p5"] == pytest.approx(10.3)
-    assert summary["share_at_least_seed"] == 0.5  # 14 and 16
-    assert summary["split_mae"] == [10.0, 12.0, 14.0, 16.0]
-
-
-def test_random_splits_need_a_split(dataset_tables: RecipeTables) -> None:
-    with pytest.raises(ValueError, match="random_states"):
-        evaluate_splits(dataset_tables, [])
+# How far a dry-hop-only change may move a prediction (IBU): dry hops are not model inputs.
+DRY_HOP_TOLERANCE_IBU = 1e-9
+PROPERTY_SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+VARIETIES = ("Magnum", "Citra", "Simcoe", "Cascade", "Amarillo", "Columbus", "Fuggles", "Zeus")
 
 
 def test_flagged_targets_stay_out_of_the_recipe_training(dataset_tables: RecipeTables) -> None:
@@ -96,10 +58,7 @@ def test_same_data_and_seed_give_the_same_model(dataset_tables: RecipeTables) ->
 def test_intervals_are_calibrated_on_training_rows_only(dataset_tables: RecipeTables) -> None:
     data = labelled(dataset_tables)
     train, test = seed_split(len(data))
-    train_tables = data.take(train)
-    model = fit_on(train_tables, "recipe")
-    residuals = model.regressor_.oof_log_residuals_
-    assert len(residuals) == model.n_train_ == int(training_mask(train_tables, "recipe").sum())
+    model = fit_on(data.take(train), "recipe")
     # Changing the held-out beers' IBUs changes nothing in the fitted model's answers.
     held_out = data.take(test)
     before = model.predict_interval(held_out)
@@ -121,60 +80,156 @@ def test_conformal_quantile() -> None:
     residuals = np.arange(1, 20, dtype=float)  # n = 19: rank ceil(20 * 0.9) = 18
     assert conformal_quantile(residuals, 0.1) == 18.0
     assert conformal_quantile(np.array([1.0, 2.0]), 0.1) == 2.0
+    with pytest.raises(ModelError, match="residuals"):
+        conformal_quantile(np.array([]), 0.1)
+
+
+def test_the_interval_is_the_held_out_residual_quantile(dataset_tables: RecipeTables) -> None:
+    """Width and coverage checked on beers the model never saw (grouped folds): an interval
+    computed with another quantile than 90 % fails here."""
+    data = labelled(dataset_tables)
+    data = data.take(np.flatnonzero(training_mask(data, "recipe")))
+    inside, widths, held_out_residuals = [], [], []
+    for train, test in grouped_folds(recipe_groups(data), repeats=1):
+        model = make_model("recipe").fit(data.take(train), data.target()[train])
+        held_out = data.take(test)
+        actual = held_out.target()
+        prediction, low, high = model.predict_interval(held_out)
+        inside.append((actual >= low) & (actual <= high))
+        widths.append(model.interval_width_)
+        held_out_residuals.append(model.residuals(actual, prediction))
+    coverage = float(np.mean(np.concatenate(inside)))
+    quantile = float(np.quantile(np.concatenate(held_out_residuals), 1 - INTERVAL_ALPHA))
+    assert 0.85 <= coverage <= 0.95
+    assert 0.8 <= float(np.mean(widths)) / quantile <= 1.25
+
+
+def test_the_monotone_regressor_refuses_constraints_it_cannot_apply() -> None:
+    X = np.random.default_rng(0).normal(size=(30, 4))
+    regressor = monotone_recipe_regressor().set_params(columns=(0, 1), increasing=(2,))
+    with pytest.raises(ModelError, match="increasing columns"):
+        regressor.fit(X, np.full(30, 40.0))
+
+
+# -- physics: property tests over dataset recipes and random recipes ---------------------------
+
+
+def predict_one(model: IbuModel, tables: RecipeTables) -> float:
+    return float(model.predict(tables)[0])
 
 
 @pytest.fixture(scope="module")
-def small_forest(dataset_tables: RecipeTables) -> tuple[RecipeRegressor, np.ndarray]:
-    """A 30-tree median recipe regressor fitted on 120 beers, and every beer's features."""
-    X = RecipeFeatures().fit_transform(dataset_tables)
-    y = dataset_tables.target()
-    rows = np.flatnonzero(training_mask(dataset_tables, "recipe"))[:120]
-    regressor = recipe_regressor(forest_trees=30).fit(X[rows], y[rows])
-    return regressor, X
+def recipe_model(fitted_models: dict[str, IbuModel]) -> IbuModel:
+    return fitted_models["recipe"]
 
 
-def test_the_recipe_forest_answers_with_the_median_of_its_trees(
-    small_forest: tuple[RecipeRegressor, np.ndarray],
+@PROPERTY_SETTINGS
+@given(index=st.integers(0, 324), factor=st.floats(1.01, 8.0))
+def test_more_boil_hops_never_lower_a_dataset_prediction(
+    recipe_model: IbuModel, dataset_tables: RecipeTables, index: int, factor: float
 ) -> None:
-    regressor, X = small_forest
-    assert regressor.forest_aggregate == "median"
-    pipeline = regressor.members_[0]
-    per_tree = [tree.predict(pipeline[:-1].transform(X)) for tree in pipeline[-1].estimators_]
-    np.testing.assert_allclose(regressor.predict_log(X), np.median(per_tree, axis=0))
-    assert not np.allclose(regressor.predict_log(X), np.mean(per_tree, axis=0))
+    beer = dataset_tables.take([index])
+    assert predict_one(recipe_model, scale_boil_hops(beer, factor)) >= predict_one(
+        recipe_model, beer
+    )
 
 
-def test_every_prediction_path_gives_the_same_bits(
-    small_forest: tuple[RecipeRegressor, np.ndarray],
+def lengthen_boil(tables: RecipeTables, extra_minutes: list[float]) -> RecipeTables:
+    hops = tables.hop_additions.copy()
+    boiled = hops["stage"].isin(["boil", "first-wort"]).to_numpy()
+    extra = np.resize(np.asarray(extra_minutes, dtype=float), len(hops))
+    minutes = hops["boil_minutes"].to_numpy(dtype=float)
+    hops["boil_minutes"] = np.where(boiled, np.nan_to_num(minutes) + extra, minutes)
+    return RecipeTables(beers=tables.beers, hop_additions=hops, malts=tables.malts)
+
+
+@PROPERTY_SETTINGS
+@given(
+    index=st.integers(0, 324),
+    extra=st.lists(st.floats(0.0, 60.0), min_size=1, max_size=6),
+)
+def test_longer_boils_never_lower_a_dataset_prediction(
+    recipe_model: IbuModel, dataset_tables: RecipeTables, index: int, extra: list[float]
 ) -> None:
-    regressor, X = small_forest
-    few = X[:FLAT_FOREST_MAX_ROWS]  # the flattened trees (API path)
-    many = np.tile(X, (80, 1))  # scikit-learn's trees, in row chunks on threads when n_jobs > 1
-    flat = regressor.predict(few)
-    regressor.n_jobs = 1
-    one_thread = regressor.predict(many)
-    regressor.n_jobs = 2
-    try:
-        two_threads = regressor.predict(many)
-    finally:
-        regressor.n_jobs = 1
-    np.testing.assert_array_equal(flat, one_thread[: len(few)])
-    np.testing.assert_array_equal(one_thread, two_threads)
+    beer = dataset_tables.take([index])
+    assert predict_one(recipe_model, lengthen_boil(beer, extra)) >= predict_one(recipe_model, beer)
 
 
-def test_a_stored_model_without_the_aggregate_averages_its_trees(
-    small_forest: tuple[RecipeRegressor, np.ndarray],
+@PROPERTY_SETTINGS
+@given(index=st.integers(0, 324), factor=st.floats(0.0, 10.0))
+def test_dry_hops_do_not_move_a_dataset_prediction(
+    recipe_model: IbuModel, dataset_tables: RecipeTables, index: int, factor: float
 ) -> None:
-    regressor, X = small_forest
-    pipeline = regressor.members_[0]
-    old = RecipeRegressor.__new__(RecipeRegressor)
-    old.__dict__.update({k: v for k, v in regressor.__dict__.items() if k != "forest_aggregate"})
-    old.__dict__.pop("_flat_cache", None)
-    np.testing.assert_allclose(old.predict_log(X[:5]), pipeline.predict(X[:5]))
-    np.testing.assert_allclose(old.predict_log(X[:200]), pipeline.predict(X[:200]))
+    beer = dataset_tables.take([index])
+    hops = beer.hop_additions.copy()
+    dry = (hops["stage"] == "dry-hop").to_numpy()
+    hops["grams"] = np.where(dry, hops["grams"].to_numpy(dtype=float) * factor, hops["grams"])
+    changed = RecipeTables(beers=beer.beers, hop_additions=hops, malts=beer.malts)
+    moved = abs(predict_one(recipe_model, changed) - predict_one(recipe_model, beer))
+    assert moved <= DRY_HOP_TOLERANCE_IBU
 
 
-def test_an_unknown_aggregate_is_refused(dataset_tables: RecipeTables) -> None:
-    X = RecipeFeatures().fit_transform(dataset_tables)[:30]
-    with pytest.raises(ModelError, match="forest_aggregate"):
-        recipe_regressor(forest_aggregate="mode").fit(X, np.full(30, 40.0))
+hop_addition = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(VARIETIES),
+        "amount": st.fixed_dictionaries({"value": st.floats(1.0, 300.0), "unit": st.just("grams")}),
+        "add": st.sampled_from(["start", "middle", "end", "90", "60", "30", "10", "5", "0"]),
+        "attribute": st.sampled_from(["bittering", "flavour", "aroma"]),
+    }
+)
+dry_hop = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(VARIETIES),
+        "amount": st.fixed_dictionaries({"value": st.floats(1.0, 400.0), "unit": st.just("grams")}),
+        "add": st.just("dry hop"),
+        "attribute": st.just("aroma"),
+    }
+)
+
+
+def random_beer(beer_factory: Any, hops: list[dict[str, Any]], abv: float) -> dict[str, Any]:
+    beer = beer_factory(1, abv=abv, target_og=1000 + abv * 8, target_fg=1010.0)
+    beer["ingredients"]["hops"] = hops
+    return beer
+
+
+@PROPERTY_SETTINGS
+@given(
+    boil=st.lists(hop_addition, min_size=1, max_size=5),
+    dry=st.lists(dry_hop, max_size=3),
+    abv=st.floats(3.0, 12.0),
+    factor=st.floats(1.01, 6.0),
+    other_dry=st.lists(dry_hop, max_size=3),
+)
+def test_random_recipes_are_physical(
+    recipe_model: IbuModel,
+    beer_factory: Any,
+    boil: list[dict[str, Any]],
+    dry: list[dict[str, Any]],
+    abv: float,
+    factor: float,
+    other_dry: list[dict[str, Any]],
+) -> None:
+    scaled = copy.deepcopy(boil)
+    for hop in scaled:
+        hop["amount"]["value"] *= factor
+    recipes = [
+        random_beer(beer_factory, boil + dry, abv),
+        random_beer(beer_factory, scaled + dry, abv),
+        random_beer(beer_factory, boil + other_dry, abv),
+    ]
+    base, more_hops, other_dry_hops = recipe_model.predict(tables_from_beers(recipes))
+    assert more_hops >= base
+    assert abs(other_dry_hops - base) <= DRY_HOP_TOLERANCE_IBU
+
+
+def test_predictions_vary_smoothly_instead_of_snapping_to_labels(
+    recipe_model: IbuModel, dataset_tables: RecipeTables
+) -> None:
+    labels = np.unique(np.round(dataset_tables.target()[~np.isnan(dataset_tables.target())], 2))
+    rng = np.random.default_rng(7)
+    factors = rng.uniform(0.7, 1.4, size=8)
+    predictions = np.concatenate(
+        [recipe_model.predict(scale_boil_hops(dataset_tables, k)) for k in factors]
+    )
+    assert np.mean(np.isin(np.round(predictions, 2), labels)) < 0.05

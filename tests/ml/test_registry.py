@@ -10,12 +10,16 @@ import pytest
 from punkml.errors import ModelError
 from punkml.ml.models import IbuModel
 from punkml.ml.registry import (
+    IMPORTANCES_FILE,
     MANIFEST_FILE,
     MODEL_FILE,
+    OUT_OF_FOLD_FILE,
+    PROMOTED_FILE,
     list_models,
     load_model,
     promote,
     promoted_version,
+    read_verified_json,
     resolve_model_dir,
     save_model,
 )
@@ -80,3 +84,53 @@ def test_promote_and_list(tmp_path: Path, fitted_models: dict[str, IbuModel]) ->
         promote(tmp_path, "../etc")
     with pytest.raises(ModelError):
         promote(tmp_path, "v9-missing")
+
+
+def test_out_of_fold_files_are_verified(tmp_path: Path, fitted_models: dict[str, IbuModel]) -> None:
+    rows = [{"id": 1, "recipe_key": "k", "ibu_pred": 40.0, "ibu_low": 30.0, "ibu_high": 50.0}]
+    importances = [{"feature": "tinseth_ibu", "mae_rise": 3.5}]
+    path = save_model(
+        tmp_path,
+        fitted_models["recipe"],
+        fingerprint="ab" * 32,
+        metrics={},
+        card="",
+        version="v1",
+        out_of_fold=rows,
+        importances=importances,
+    )
+    manifest = json.loads((path / MANIFEST_FILE).read_text())
+    assert set(manifest["files"]) == {OUT_OF_FOLD_FILE, IMPORTANCES_FILE}
+    assert read_verified_json(path, OUT_OF_FOLD_FILE, manifest) == rows
+    assert read_verified_json(path, IMPORTANCES_FILE, manifest) == importances
+    assert read_verified_json(path, "other.json", manifest) is None
+    (path / OUT_OF_FOLD_FILE).write_text(json.dumps([{**rows[0], "ibu_pred": 99.0}]))
+    with pytest.raises(ModelError, match="SHA-256"):
+        read_verified_json(path, OUT_OF_FOLD_FILE, manifest)
+    (path / IMPORTANCES_FILE).unlink()
+    with pytest.raises(ModelError, match="missing"):
+        read_verified_json(path, IMPORTANCES_FILE, manifest)
+
+
+@pytest.mark.parametrize("named", ["../elsewhere", "/tmp/elsewhere", "..", "a/../../b", "x\x00y"])
+def test_a_promoted_path_outside_the_registry_is_refused(tmp_path: Path, named: str) -> None:
+    models_dir = tmp_path / "models"
+    models_dir.mkdir()
+    (models_dir / PROMOTED_FILE).write_text(named + "\n")
+    with pytest.raises(ModelError, match="not a version of this registry"):
+        promoted_version(models_dir)
+    with pytest.raises(ModelError, match="PROMOTED"):
+        resolve_model_dir(models_dir)
+
+
+def test_a_promoted_link_leading_out_is_refused(
+    tmp_path: Path, fitted_models: dict[str, IbuModel]
+) -> None:
+    outside = tmp_path / "outside"
+    save(outside, fitted_models["baseline"], "v1")
+    models_dir = tmp_path / "models"
+    models_dir.mkdir()
+    (models_dir / "v1").symlink_to(outside / "v1")
+    (models_dir / PROMOTED_FILE).write_text("v1\n")
+    with pytest.raises(ModelError, match="outside the registry"):
+        promoted_version(models_dir)

@@ -1,25 +1,19 @@
-"""The cleaned schema and the transform of one beer into rows."""
+"""Beers (payloads or dicts) into the cleaned tables: validated once, cleaned once."""
 
 from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
 
+import orjson
 import pyarrow as pa
 import pytest
 
 from punkml.errors import SchemaError
-from punkml.pipeline.cleaned import (
-    BEERS_SCHEMA,
-    SEED_COLUMNS,
-    TABLE_SCHEMAS,
-    CleanedBatch,
-    clean_beer,
-    ibu_flag,
-    tables_from_beers,
-)
+from punkml.pipeline.cleaned import clean_beers, clean_payloads, tables_from_beers
+from punkml.pipeline.lake_schema import BEERS, SEED_COLUMNS, cleaned_schemas
+from punkml.pipeline.normalize import ibu_flag
 from punkml.source.dataset import load_beers
-from punkml.source.schema import validate_beer
 
 WHEN = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -30,9 +24,9 @@ def dataset_tables() -> dict[str, pa.Table]:
 
 
 def test_seed_columns_are_in_the_beers_schema_with_seq_and_ingested_at() -> None:
-    names = BEERS_SCHEMA.names
+    names = BEERS.names
     assert set(SEED_COLUMNS) | {"seq", "ingested_at"} <= set(names)
-    assert BEERS_SCHEMA.field("abv").type == pa.float64()
+    assert BEERS.schema.field("abv").type == pa.float64()
 
 
 def test_dataset_cleans_to_expected_row_counts(dataset_tables: dict[str, pa.Table]) -> None:
@@ -43,7 +37,7 @@ def test_dataset_cleans_to_expected_row_counts(dataset_tables: dict[str, pa.Tabl
     )
     assert dataset_tables["malts"].num_rows == sum(len(b["ingredients"]["malt"]) for b in beers)
     for name, table in dataset_tables.items():
-        assert table.schema == TABLE_SCHEMAS[name]
+        assert table.schema == cleaned_schemas()[name]
 
 
 def test_seed_columns_equal_the_dataset(dataset_tables: dict[str, pa.Table]) -> None:
@@ -83,22 +77,23 @@ def test_hop_rows_carry_normalized_values() -> None:
             "attribute": "aroma, 14% alpha",
         }
     )
-    cleaned = clean_beer(validate_beer(beer), seq=7, ingested_at=WHEN)
-    first, last = cleaned.hop_additions[0], cleaned.hop_additions[-1]
+    tables = clean_payloads([orjson.dumps(beer)], [7], [0]).tables
+    hops = tables["hop_additions"].to_pylist()
+    first, last = hops[0], hops[-1]
     assert (first["stage"], first["boil_minutes"], first["grams"]) == ("boil", 60.0, 20.0)
     assert first["attribute"] == "bittering" and first["is_hop"] is True
     assert last["grams"] == 50.0 and last["stage"] == "dry-hop" and last["boil_minutes"] is None
     assert last["alpha_acid_pct"] == 14.0
-    assert all(row["seq"] == 7 and row["beer_id"] == 29 for row in cleaned.hop_additions)
-    assert cleaned.malts[0]["kilograms"] == 4.75
-    assert cleaned.beer["volume_litres"] == 20.0 and cleaned.beer["boil_volume_litres"] == 25.0
+    assert all(row["seq"] == 7 and row["beer_id"] == 29 for row in hops)
+    assert tables["malts"].column("kilograms")[0].as_py() == 4.75
+    (row,) = tables["beers"].to_pylist()
+    assert row["volume_litres"] == 20.0 and row["boil_volume_litres"] == 25.0
 
 
 def test_a_hop_attribute_may_be_null_as_in_newer_diy_dog_recipes() -> None:
     beer = copy.deepcopy(load_beers()[0])
     beer["ingredients"]["hops"][0]["attribute"] = None
-    cleaned = clean_beer(validate_beer(beer), seq=1, ingested_at=WHEN)
-    row = cleaned.hop_additions[0]
+    row = tables_from_beers([beer], ingested_at=WHEN)["hop_additions"].to_pylist()[0]
     assert (row["attribute_raw"], row["attribute"], row["alpha_acid_pct"]) == ("", "other", None)
 
 
@@ -110,13 +105,43 @@ def test_invalid_beer_names_the_field_path() -> None:
 
 
 def test_ingestion_times_survive_the_columnar_conversion_exactly() -> None:
-    beers = [validate_beer(beer) for beer in load_beers()[:3]]
-    times = [WHEN, datetime(2031, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), WHEN]
-    batch = CleanedBatch()
-    for seq, (beer, when) in enumerate(zip(beers, times, strict=True)):
-        batch.add(beer, seq=seq, ingested_at=when)
-    tables = batch.to_tables()
+    payloads = [orjson.dumps(beer) for beer in load_beers()[:3]]
+    times = [WHEN, datetime(2031, 1, 2, 3, 4, 5, 678000, tzinfo=UTC), WHEN]
+    millis = [int(when.timestamp() * 1000) for when in times]
+    tables = clean_payloads(payloads, [0, 1, 2], millis).tables
     assert tables["beers"].column("ingested_at").to_pylist() == times
     hop_times = tables["hop_additions"].column("ingested_at").to_pylist()
     hop_seqs = tables["hop_additions"].column("seq").to_pylist()
     assert hop_times == [times[seq] for seq in hop_seqs]
+
+
+def test_refused_beers_are_set_aside_by_position_and_the_rest_cleaned() -> None:
+    beers = copy.deepcopy(load_beers()[:4])
+    beers[1]["ingredients"]["hops"][0]["amount"]["value"] = -5.0
+    beers[3]["volume"]["value"] = 1e-320
+    cleaned = clean_beers(beers, ingested_at=WHEN)
+    assert [item.index for item in cleaned.refused] == [1, 3]
+    assert "ingredients.hops.0.amount.value" in cleaned.refused[0].error
+    assert "volume.value" in cleaned.refused[1].error
+    assert cleaned.tables["beers"].column("id").to_pylist() == [beers[0]["id"], beers[2]["id"]]
+    assert cleaned.tables["beers"].column("seq").to_pylist() == [0, 2]
+    with pytest.raises(SchemaError, match=r"ingredients\.hops\.0\.amount\.value"):
+        tables_from_beers(beers)
+
+
+def test_a_beer_the_cleaning_cannot_take_is_refused_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from punkml.pipeline import cleaned as module
+
+    real = module.clean_columns
+
+    def fails_on_beer_3(parsed: pa.Table, seqs: list[int], arrived: list[int]) -> object:
+        if 3 in parsed.column("id").to_pylist():
+            raise ZeroDivisionError("a cleaning bug")
+        return real(parsed, seqs, arrived)
+
+    monkeypatch.setattr(module, "clean_columns", fails_on_beer_3)
+    beers = [b for b in load_beers() if b["id"] in (1, 2, 3, 4)]
+    out = clean_payloads([orjson.dumps(b) for b in beers], [10, 11, 12, 13], [0] * 4)
+    assert [item.index for item in out.refused] == [2]
+    assert "ZeroDivisionError: a cleaning bug" in out.refused[0].error
+    assert out.tables["beers"].column("seq").to_pylist() == [10, 11, 13]

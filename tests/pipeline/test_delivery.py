@@ -19,7 +19,6 @@ import pytest
 
 from punkml.config import Settings
 from punkml.pipeline.catalog import Catalog
-from punkml.pipeline.cleaned import TABLE_SCHEMAS
 from punkml.pipeline.delivery import (
     DEFAULT_BUFFER_BYTES,
     DEFAULT_CLEANED_BUFFER_BYTES,
@@ -28,9 +27,10 @@ from punkml.pipeline.delivery import (
     DeliveryConfig,
 )
 from punkml.pipeline.lake import Lake
+from punkml.pipeline.lake_schema import cleaned_schemas
 from punkml.pipeline.raw import RawSink
 from punkml.pipeline.stream import Record, SqliteStream
-from punkml.pipeline.transform import CleanedSink, transform_records
+from punkml.pipeline.transform import CleanedSink, transform_batch
 
 Records = list[tuple[str, bytes]]
 
@@ -166,7 +166,7 @@ def assert_exactly_once(settings: Settings, records: Records) -> None:
     with SqliteStream(settings.stream_path) as log:
         stream_records = log.read(0, len(records) + 10)
     assert [r.data for r in stream_records] == [data for _, data in records]
-    expected = transform_records(stream_records)
+    expected = transform_batch(stream_records)
     with Catalog(settings) as catalog:
         raw = catalog.query("SELECT seq, payload, payload_base64 FROM raw_beers ORDER BY seq")
         assert raw.column("seq").to_pylist() == [r.seq for r in stream_records]
@@ -175,7 +175,7 @@ def assert_exactly_once(settings: Settings, records: Records) -> None:
                 assert row["payload"].encode() == record.data
             else:
                 assert row["payload_base64"] is not None
-        for table, schema in TABLE_SCHEMAS.items():
+        for table, schema in cleaned_schemas().items():
             order = "seq, position" if "position" in schema.names else "seq"
             columns = ", ".join(schema.names)
             got = catalog.query(f"SELECT {columns} FROM {table} ORDER BY {order}").to_pylist()

@@ -25,7 +25,7 @@ class _FlakySource:
     def __call__(self) -> _FlakySource:
         return self
 
-    def get_random_beer(self) -> dict[str, Any]:
+    def get_random_beer(self, *, on_invalid: Any = None) -> dict[str, Any]:
         self.made += 1
         if self.made >= self.calls:
             self.stop.set()
@@ -33,7 +33,7 @@ class _FlakySource:
             raise SourceConnectionError("GET /beers/random: connection refused")
         return self.beers[self.made]
 
-    def iter_beers(self, per_page: int = 80, **filters: Any) -> Any:
+    def iter_beers(self, per_page: int = 80, *, on_invalid: Any = None, **filters: Any) -> Any:
         return iter(self.beers)
 
 

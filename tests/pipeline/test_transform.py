@@ -13,14 +13,11 @@ import pytest
 
 from punkml.config import Settings
 from punkml.pipeline import cleaned
+from punkml.pipeline.cleaned import MAX_BEER_BYTES
 from punkml.pipeline.lake import Lake
+from punkml.pipeline.lake_schema import CLEANED_TABLES
 from punkml.pipeline.stream import Record
-from punkml.pipeline.transform import (
-    MAX_BEER_BYTES,
-    CleanedSink,
-    arrival_time,
-    transform_records,
-)
+from punkml.pipeline.transform import CleanedSink, arrival_time, transform_batch
 
 T0 = 1_767_322_800_000  # 2026-01-02 03:00:00 UTC
 DAY_MS = 86_400_000
@@ -46,6 +43,18 @@ def _bad_payloads(beer: dict[str, Any]) -> dict[str, bytes]:
         "byte limit": oversized,
         "object": b"[1, 2, 3]",
         "EOF": b"",
+        "volume.value": orjson.dumps({**beer, "volume": {"value": 1e-320, "unit": "litres"}}),
+        "ingredients.hops.0.amount.value: Input should be greater than or equal to 0": orjson.dumps(
+            {
+                **beer,
+                "ingredients": {
+                    **beer["ingredients"],
+                    "hops": [
+                        {**beer["ingredients"]["hops"][0], "amount": {"value": -1, "unit": "grams"}}
+                    ],
+                },
+            }
+        ),
     }
 
 
@@ -54,7 +63,7 @@ def test_good_records_are_cleaned_and_bad_ones_dead_lettered(beers: list[dict[st
     records = [_record(1, orjson.dumps(beers[0]))]
     records += [_record(seq, data) for seq, data in enumerate(bad.values(), start=2)]
     records.append(_record(len(records) + 1, orjson.dumps(beers[1])))
-    out = transform_records(records)
+    out = transform_batch(records)
 
     beer_rows = out.tables["beers"].to_pylist()
     assert [(row["seq"], row["id"]) for row in beer_rows] == [(1, 1), (len(records), 2)]
@@ -74,32 +83,32 @@ def test_good_records_are_cleaned_and_bad_ones_dead_lettered(beers: list[dict[st
 
 def test_transform_is_deterministic(beers: list[dict[str, Any]]) -> None:
     records = [_record(seq, orjson.dumps(beer)) for seq, beer in enumerate(beers[:40], start=1)]
-    first, second = transform_records(records), transform_records(records)
+    first, second = transform_batch(records), transform_batch(records)
     for name, table in first.tables.items():
         assert table.equals(second.tables[name])
 
 
 def test_rows_match_the_shared_cleaning_of_the_same_beers(beers: list[dict[str, Any]]) -> None:
     records = [_record(seq, orjson.dumps(beer)) for seq, beer in enumerate(beers, start=0)]
-    ours = transform_records(records).tables
+    ours = transform_batch(records).tables
     theirs = cleaned.tables_from_beers(beers, ingested_at=arrival_time(records[0]))
-    for name in cleaned.TABLE_SCHEMAS:
-        assert ours[name].equals(theirs[name]), name
+    for table in CLEANED_TABLES:
+        assert ours[table.name].equals(theirs[table.name]), table.name
 
 
 def test_a_failing_transform_dead_letters_only_that_beer(
     beers: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = cleaned.CleanedBatch.add
+    original = cleaned.clean_columns
 
-    def flaky(self: cleaned.CleanedBatch, beer: Any, **kwargs: Any) -> None:
-        if beer["id"] == 3:
+    def flaky(parsed: Any, *args: Any) -> Any:
+        if 3 in parsed.column("id").to_pylist():
             raise ValueError("boom")
-        original(self, beer, **kwargs)
+        return original(parsed, *args)
 
-    monkeypatch.setattr(cleaned.CleanedBatch, "add", flaky)
+    monkeypatch.setattr(cleaned, "clean_columns", flaky)
     records = [_record(seq, orjson.dumps(beer)) for seq, beer in enumerate(beers[:5], start=1)]
-    out = transform_records(records)
+    out = transform_batch(records)
     assert out.tables["beers"].column("id").to_pylist() == [1, 2, 4, 5]
     assert out.dead_letters.column("error").to_pylist() == ["cannot clean beer: ValueError: boom"]
 

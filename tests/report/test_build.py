@@ -48,6 +48,7 @@ def test_report_with_a_promoted_model_has_every_part(
     # distributions, heat map, hop load, hops, predicted vs actual, residuals, importances
     assert document.count("<svg") == 7
     assert "no promoted model" not in document.lower()
+    assert "out-of-fold, stored at train time" in document
     assert re.search(r"<td>baseline</td><td>seed split", document)
     assert "Permutation importance" in document and "target_og" in document
     assert "Missing: the catalog holds no beers yet" in document  # the dataset fallback is said
@@ -56,26 +57,40 @@ def test_report_with_a_promoted_model_has_every_part(
     assert oct(path.stat().st_mode & 0o777) == "0o644"
 
 
-def test_held_out_predictions_are_cached_per_model_version(
-    trained_home: Path, monkeypatch: pytest.MonkeyPatch
+def test_the_report_renders_what_training_stored_and_never_refits(
+    trained_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    import shutil
+
+    from punkml.ml.train import train_model
+    from punkml.source.dataset import load_beers
+
     monkeypatch.setenv("PUNKML_CACHE_DIR", str(cache_dir()))
-    settings = Settings.load(trained_home)
-    build_report(settings)
-    cached = list((settings.state_dir / "report").glob("held-out-*.json"))
-    assert len(cached) == 1
-    held_out = json.loads(cached[0].read_text())
-    assert len(held_out["ids"]) == len(held_out["predicted"]) == 106  # the seed test beers
-    names = [name for name, _ in held_out["importances"]]
-    rises = [rise for _, rise in held_out["importances"]]
-    assert sorted(names) == sorted(["abv", "target_fg", "target_og", "ebc", "srm", "ph"])
-    assert rises == sorted(rises, reverse=True) and rises[0] > 0
+    home = tmp_path / "both"
+    shutil.copytree(trained_home, home)
+    settings = Settings.load(home)
+    beers = [beer for beer in load_beers() if beer["id"] % 3 == 0 or beer["id"] in (137, 185)]
+    beers_file = tmp_path / "beers.json"
+    beers_file.write_text(json.dumps(beers))
+    train_model(settings, model_type="recipe", beers_file=beers_file, promote_model=True)
 
-    def refit(*args: object) -> None:
-        raise AssertionError("the cached held-out predictions should have been used")
+    def refit(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the report must not fit a model")
 
-    monkeypatch.setattr("punkml.report.model.compute_held_out", refit)
-    assert "Predicted against actual" in build_report(settings)
+    for target in ("punkml.ml.evaluate.fit_on", "punkml.ml.models.IbuModel.fit"):
+        monkeypatch.setattr(target, refit)
+    document = build_report(settings)
+    # the promoted recipe model's plot beside the baseline's, named outliers, the worst beers
+    assert document.count("<svg") == 8
+    assert "Recipe model" in document and "Baseline model" in document
+    assert "the 6 largest errors are named" in document
+    worst = document.split("misses most when it has not seen them")[1]
+    assert worst.count("<tr>") == 21  # a header and 20 beers
+    assert "flagged label: the target OG copied into the IBU field" in worst  # ids 137 and 185
+    assert "#137 " in worst and "#185 " in worst
+    assert re.search(r"<td>recipe</td><td>seed split", document)
+    assert "measured at train time on the held-out folds" in document
+    _assert_self_contained(document)
 
 
 def test_without_a_model_the_report_says_how_to_train_one(settings: Settings) -> None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from punkml.report.model import registry_scores, scores_from_metrics
+from punkml.report.model import (
+    HeldOut,
+    error_reason,
+    held_out_of,
+    registry_scores,
+    scores_from_metrics,
+    worst_rows,
+)
 
 SEED = {"model_type": "recipe", "mae": 11.5, "coverage": 0.9, "mean_interval_width": 40.0}
 CV = {"model_type": "recipe", "folds": 25, "mae_mean": 12.0, "mae_sd": 1.5, "coverage_mean": 0.89}
@@ -53,3 +60,44 @@ def test_an_unreadable_metrics_file_gives_no_table_rather_than_an_error(tmp_path
     _register(tmp_path, "2026-a-recipe", "recipe", {"seed": SEED})
     (tmp_path / "2026-a-recipe" / "metrics.json").write_text("{not json")
     assert registry_scores(tmp_path) == []
+
+
+def test_grouped_scores_get_their_own_row() -> None:
+    grouped = {**CV, "mae_mean": 14.5, "protocol": "grouped"}
+    rows = scores_from_metrics({"grouped": grouped, "cv": CV}, "v1")
+    assert [(r.protocol, r.mae) for r in rows] == [
+        ("grouped 5-fold CV (25 folds)", 14.5),
+        ("repeated 5-fold CV (25 folds)", 12.0),
+    ]
+
+
+def held_out(**changes: object) -> HeldOut:
+    base: dict[str, object] = {
+        "model_type": "recipe",
+        "version": "v1",
+        "ids": [1, 2, 3, 4],
+        "names": ["Flagged", "Label far from its hops", "Missed", "Fine"],
+        "actual": [1085.0, 150.0, 60.0, 40.0],
+        "predicted": [60.0, 40.0, 20.0, 41.0],
+        "low": [30.0, 20.0, 10.0, 20.0],
+        "high": [120.0, 80.0, 40.0, 80.0],
+        "flags": ["equals_target_og", None, None, None],
+        "tinseth": [50.0, 30.0, 25.0, 40.0],
+    }
+    return HeldOut(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def test_the_worst_beers_come_with_their_reason() -> None:
+    rows = worst_rows(held_out(), count=3)
+    assert [row[0] for row in rows] == ["#1 Flagged", "#2 Label far from its hops", "#3 Missed"]
+    reasons = [row[-1] for row in rows]
+    assert reasons[0] == "flagged label: the target OG copied into the IBU field"
+    assert reasons[1].startswith("stated IBU is 5x the Tinseth estimate")
+    assert reasons[2] == "outside its 90% interval"
+    assert error_reason(held_out(), 3) == ""
+    assert rows[1][4] == "-110"
+
+
+def test_a_version_without_out_of_fold_predictions_is_named(tmp_path: Path) -> None:
+    _register(tmp_path, "2026-a-recipe", "recipe", {"seed": SEED})
+    assert held_out_of(tmp_path, "2026-a-recipe") is None

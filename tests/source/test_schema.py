@@ -123,3 +123,69 @@ def test_validation_does_not_change_the_input(beer_factory: Callable[..., dict[s
     before = copy.deepcopy(beer)
     validate_beer(beer)
     assert beer == before
+
+
+# -- plausible ranges --------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _set(beer: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(beer)
+    *parents, last = path.split(".")
+    target: Any = changed
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    target[last] = value
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("volume.value", 1e-320),
+        ("boil_volume.value", -20.0),
+        ("ingredients.hops.0.amount.value", 1e308),
+        ("ingredients.hops.0.amount.value", -1.0),
+        ("ingredients.malt.0.amount.value", -0.5),
+        ("abv", 101.0),
+        ("ibu", 5000.0),
+        ("target_og", 5.0),
+        ("target_fg", 1.3),
+        ("ebc", -1.0),
+        ("srm", 1e9),
+        ("ph", -2.0),
+        ("attenuation_level", 300.0),
+        ("method.mash_temp.0.duration", 1e300),
+        ("method.fermentation.temp.value", 1e6),
+    ],
+)
+def test_a_value_out_of_its_plausible_range_is_refused_naming_the_field(
+    dataset_beers: list[dict[str, Any]], path: str, value: float
+) -> None:
+    beer = _set(next(b for b in dataset_beers if b["id"] == 1), path, value)
+    with pytest.raises(SchemaError, match=re.escape(path)):
+        validate_beer(beer)
+    with pytest.raises(SchemaError, match=re.escape(path)):
+        validate_beer_json(json.dumps(beer))
+
+
+def test_gravities_are_accepted_in_both_conventions(dataset_beers: list[dict[str, Any]]) -> None:
+    beer = next(b for b in dataset_beers if b["id"] == 1)
+    for og, fg in ((1.050, 1.010), (1050.0, 1010.0), (0.995, 0.99)):
+        validated = validate_beer({**beer, "target_og": og, "target_fg": fg})
+        assert (validated["target_og"], validated["target_fg"]) == (og, fg)
+    with pytest.raises(SchemaError, match=r"target_og: .*outside the plausible range 980 to 1,250"):
+        validate_beer({**beer, "target_og": 50.0})
+
+
+def test_every_plausible_range_is_documented_with_its_reason() -> None:
+    from punkml.source.schema import plausible_ranges
+
+    ranges = plausible_ranges()
+    assert {"abv", "ibu", "target_og", "volume.value", "ingredients.hops.*.amount.value"} <= set(
+        ranges
+    )
+    text = (REPO / "docs" / "dataset.md").read_text()
+    for path, bounds in ranges.items():
+        assert f"| `{path}` | {bounds.describe()} | {bounds.why} |" in text, path

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from punkml.api import query as q
-from punkml.api.ibu import MAX_RECIPES
 from punkml.source.schema import BEER_ADAPTER
 
 _ERROR_SCHEMA = {
@@ -118,7 +117,28 @@ def beer_schemas() -> dict[str, Any]:
     document = BEER_ADAPTER.json_schema(ref_template="#/components/schemas/{model}")
     schemas: dict[str, Any] = document.pop("$defs", {})
     schemas["Beer"] = document
+    schemas["Recipe"] = recipe_schema(document)
     return schemas
+
+
+# Top-level fields the recipe reader fills when they are missing or null (docs/recipes.md).
+RECIPE_DEFAULTED = ("id", "name", "volume", "boil_volume", "method")
+
+
+def recipe_schema(beer: dict[str, Any]) -> dict[str, Any]:
+    """A recipe to predict: the beer's schema, where the fields the recipe reader defaults may
+    be missing or null, and the hops are required (``punkml.ml.recipes``)."""
+    properties = dict(beer["properties"])
+    for name in RECIPE_DEFAULTED:
+        properties[name] = {"anyOf": [properties[name], {"type": "null"}]}
+    properties["ingredients"] = {"allOf": [properties["ingredients"], {"required": ["hops"]}]}
+    required = [name for name in beer.get("required", []) if name not in RECIPE_DEFAULTED]
+    return {
+        **beer,
+        "title": "Recipe",
+        "properties": properties,
+        "required": sorted({*required, "ingredients"}),
+    }
 
 
 def beers_paths() -> dict[str, Any]:
@@ -181,7 +201,11 @@ def add_ibu_request_body(document: dict[str, Any]) -> None:
     operation = document.get("paths", {}).get(IBU_PATH, {}).get("post")
     if operation is None:
         return
-    recipe = {"$ref": "#/components/schemas/Beer"}
+    # Imported here, when the document is first built: the IBU route pulls in the model's
+    # libraries, which this module (imported at start-up) must not.
+    from punkml.api.ibu import MAX_RECIPES
+
+    recipe = {"$ref": "#/components/schemas/Recipe"}
     operation["requestBody"] = {
         "required": True,
         "description": (

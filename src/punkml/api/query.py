@@ -109,7 +109,9 @@ def parse_query_string(query_string: bytes) -> dict[str, str]:
 
 def _decode(text: str) -> str:
     # The query bytes were read as latin-1 to split them losslessly; percent-escapes and raw bytes
-    # are then decoded as UTF-8 together.
+    # are then decoded as UTF-8 together. Plain ASCII without escapes is already decoded.
+    if text.isascii() and "%" not in text and "+" not in text:
+        return text
     raw = text.encode("latin-1")
     return unquote_plus(raw.decode("utf-8", errors="replace"))
 
@@ -126,21 +128,44 @@ def _is_int(value: str, low: int, high: int | None = None) -> bool:
     return number >= low and (high is None or number <= high)
 
 
-def _is_float(value: str, low: float) -> bool:
-    if value in ("", ".", "-", "+") or not _FLOAT.fullmatch(value):
-        return False
-    return js_number(value) >= low  # NaN (e.g. "-." or "e5") compares False, as in JavaScript
-
-
-def _is_not_empty(value: str) -> bool:
-    # express-validator's notEmpty is a length check: white space is a value.
-    return value != ""
-
-
 def _page_number(value: str) -> int:
     """``parseInt`` of an already validated integer string, capped (pages past it are empty)."""
     digits = value.lstrip("+")
     return int(digits) if len(digits) <= 18 else _HUGE_PAGE
+
+
+_INVALID = object()  # what a parameter reader returns for a value the original refused
+
+
+def _read_page(value: str) -> object:
+    return _page_number(value) if _is_int(value, 1) else _INVALID
+
+
+def _read_per_page(value: str) -> object:
+    return _page_number(value) if _is_int(value, 1, MAX_PER_PAGE) else _INVALID
+
+
+def _read_number(value: str) -> object:
+    """A number ≥ 0 in validator.js's float syntax, as JavaScript's ``Number(value)``."""
+    if value in ("", ".", "-", "+") or not _FLOAT.fullmatch(value):
+        return _INVALID
+    number = js_number(value)
+    return number if number >= 0 else _INVALID  # NaN ("-." or "e5") compares False, as in JS
+
+
+def _read_text(value: str) -> object:
+    # express-validator's notEmpty is a length check: white space is a value.
+    return value if value != "" else _INVALID
+
+
+# The validated parameters in the original's schema order (the order of the error entries), each
+# with the reader that validates and converts it, and the message of its error entry.
+_READERS: tuple[tuple[str, Callable[[str], object], str], ...] = (
+    ("page", _read_page, MSG_PAGE),
+    ("per_page", _read_per_page, MSG_PER_PAGE),
+    *((name, _read_number, MSG_NUMBER) for name in NUMERIC_FILTERS),
+    *((name, _read_text, MSG_TEXT) for name in TEXT_FILTERS),
+)
 
 
 def parse_beer_query(params: Mapping[str, str]) -> BeerQuery:
@@ -150,33 +175,21 @@ def parse_beer_query(params: Mapping[str, str]) -> BeerQuery:
     """
     errors: list[ParamError] = []
     fields: dict[str, Any] = {}
-
-    def check(name: str, ok: Callable[[str], bool], msg: str) -> str | None:
+    for name, read, msg in _READERS:
         value = params.get(name)
         if value is None:
-            return None
-        if not ok(value):
+            continue
+        converted = read(value)
+        if converted is _INVALID:
             errors.append(ParamError("query", name, msg, value))
-            return None
-        return value
-
-    page = check("page", lambda v: _is_int(v, 1), MSG_PAGE)
-    per_page = check("per_page", lambda v: _is_int(v, 1, MAX_PER_PAGE), MSG_PER_PAGE)
-    if page is not None:
-        fields["page"] = _page_number(page)
-    if per_page is not None:
-        fields["per_page"] = _page_number(per_page)
-    for name in NUMERIC_FILTERS:
-        number = check(name, lambda v: _is_float(v, 0), MSG_NUMBER)
-        if number is not None:
-            fields[name] = js_number(number)
-    for name in DATE_FILTERS:
-        # The original declared a pattern, but in a form express-validator 5 read as "no
-        # pattern": every value passed (`2012-11` answered 200 with []). moment.js decides.
-        fields[name] = params.get(name)
-    for name in TEXT_FILTERS:
-        fields[name] = check(name, _is_not_empty, MSG_TEXT)
-    fields["ids"] = params.get("ids")  # never validated by the original
+        else:
+            fields[name] = converted
+    # The original declared a pattern for the dates, in a form express-validator 5 read as "no
+    # pattern": every value passed (`2012-11` answered 200 with []); moment.js decides. `ids`
+    # was never validated either.
+    for name in (*DATE_FILTERS, "ids"):
+        if (value := params.get(name)) is not None:
+            fields[name] = value
     if errors:
         raise InvalidParams(errors)
     return BeerQuery(**fields)
@@ -357,27 +370,26 @@ class BeerIndex:
             "food": TextColumn([_food_pairings(b) for b in beers]),
         }
         self._masks: OrderedDict[tuple[str, str], npt.NDArray[np.bool_]] = OrderedDict()
+        self._everyone = np.ones(self.size, dtype=bool)
+        self._numbers_of = {name: self._numbers[name[:3]] for name in NUMERIC_FILTERS}
 
     def matching(self, query: BeerQuery) -> npt.NDArray[np.intp]:
         """Positions of the beers that pass every filter of ``query``, ascending."""
-        mask = np.ones(self.size, dtype=bool)
-        for name in NUMERIC_FILTERS:
-            bound: float | None = getattr(query, name)
-            if bound is not None:
-                column = self._numbers[name[:3]]
-                mask &= column > bound if name.endswith("_gt") else column < bound
-        for name, after in (("brewed_before", False), ("brewed_after", True)):
-            predicate: str | None = getattr(query, name)
-            if predicate is not None:
-                wanted = _month_number(moment_month_year(predicate, "-"))
-                mask &= self._brewed > wanted if after else self._brewed < wanted
-        if query.ids is not None:
-            mask &= np.isin(self._ids, _ids_wanted(query.ids))
-        for name in TEXT_FILTERS:
-            text: str | None = getattr(query, name)
-            if text is not None:
-                mask &= self._text_mask(name, text_key(text))
-        return np.flatnonzero(mask)
+        mask = self._everyone.copy()
+        for name, value in vars(query).items():
+            if value is None or name in ("page", "per_page"):
+                continue
+            if name in self._numbers_of:
+                column = self._numbers_of[name]
+                mask &= column > value if name.endswith("_gt") else column < value
+            elif name in DATE_FILTERS:
+                wanted = _month_number(moment_month_year(value, "-"))
+                mask &= self._brewed > wanted if name == "brewed_after" else self._brewed < wanted
+            elif name == "ids":
+                mask &= np.isin(self._ids, _ids_wanted(value))
+            else:
+                mask &= self._text_mask(name, text_key(value))
+        return mask.nonzero()[0]
 
     def _text_mask(self, name: str, key: str) -> npt.NDArray[np.bool_]:
         cache_key = (name, key)

@@ -106,13 +106,12 @@ def transform(record: Record, table: str) -> bytes:
         from punkml.pipeline.raw import raw_line
 
         return raw_line(record)
-    from punkml.pipeline.cleaned import clean_beer
-    from punkml.pipeline.transform import arrival_time, validate_record
+    from punkml.pipeline.transform import transform_batch
 
-    beer = validate_record(record)
-    cleaned = clean_beer(beer, seq=record.seq, ingested_at=arrival_time(record))
-    rows = {"beers": [cleaned.beer], "hop_additions": cleaned.hop_additions, "malts": cleaned.malts}
-    return json_lines(rows[table])
+    batch = transform_batch([record])
+    if batch.dead_letters.num_rows:
+        raise SchemaError(str(batch.dead_letters.column("error")[0].as_py()))
+    return json_lines(batch.tables[table].to_pylist())
 
 
 def process_one(entry: Mapping[str, Any], table: str) -> Outcome:
@@ -188,6 +187,6 @@ def _failed(entry: Mapping[str, Any], error: str) -> Outcome:
 
 
 def _cleaned_tables() -> tuple[str, ...]:
-    from punkml.pipeline.catalog import CLEANED_TABLES
+    from punkml.pipeline.lake_schema import CLEANED_TABLES
 
-    return CLEANED_TABLES
+    return tuple(table.name for table in CLEANED_TABLES)

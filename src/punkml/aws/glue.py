@@ -1,9 +1,9 @@
 """``glue://DATABASE``: the lake's tables registered in the AWS Glue Data Catalog.
 
 ``GlueCatalog.register_lake(lake_uri)`` creates the database if missing and creates or updates
-``raw_beers`` and the cleaned tables with the columns generated from the Arrow schemas
-(``punkml.aws.glue_columns``, the same lists Terraform uses) and partition projection over the
-lake's layout, so Athena queries them without a crawler. ``lake_uri()`` reads the lake root back
+``raw_beers`` and the cleaned tables with the table inputs generated from the lake schema
+(``punkml.aws.glue_columns``, the same documents Terraform applies): columns, storage, SerDe and
+partition projection over the lake's layout, so Athena queries them without a crawler. ``lake_uri()`` reads the lake root back
 from the catalog, so ``punkml sql --catalog glue://DATABASE`` finds the lake by itself; the SQL
 itself runs in DuckDB over pyarrow datasets, as for a local lake.
 """
@@ -16,30 +16,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from punkml.aws.clients import aws_client, aws_errors
-from punkml.aws.glue_columns import CLEANED_PARTITION_KEY, cleaned_table_columns, raw_table_columns
+from punkml.aws.glue_columns import table_input
 from punkml.errors import ConfigError, LakeError
-from punkml.pipeline.lake import CLEANED_DIR, RAW_DIR
+from punkml.pipeline.lake_schema import BEERS, glue_tables
 
 _DATABASE = re.compile(r"^[a-z0-9_]{1,255}$")
-RAW_TABLE = "raw_beers"
-PROJECTION_START_DATE = "2024-01-01"
-
-PARQUET_STORAGE = {
-    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-    "SerdeInfo": {
-        "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-        "Parameters": {"serialization.format": "1"},
-    },
-}
-JSON_STORAGE = {
-    "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
-    "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-    "SerdeInfo": {
-        "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
-        "Parameters": {"ignore.malformed.json": "true"},
-    },
-}
 
 
 def parse_glue_uri(uri: str) -> tuple[str, str | None]:
@@ -65,70 +46,10 @@ def s3_root(lake_uri: str) -> str:
     return f"s3://{parsed.netloc}{parsed.path}".rstrip("/")
 
 
-def raw_table_input(root: str) -> dict[str, Any]:
-    """Glue ``TableInput`` of ``raw_beers``: gzip JSON lines under ``raw/YYYY/MM/DD/HH/``."""
-    location = f"{root}/{RAW_DIR}/"
-    return {
-        "Name": RAW_TABLE,
-        "Description": "Stream records as received (gzip JSON lines, hourly)",
-        "TableType": "EXTERNAL_TABLE",
-        "Parameters": {
-            "EXTERNAL": "TRUE",
-            "classification": "json",
-            "compressionType": "gzip",
-            "projection.enabled": "true",
-            "projection.hour.type": "date",
-            "projection.hour.format": "yyyy/MM/dd/HH",
-            "projection.hour.range": "2024/01/01/00,NOW",
-            "projection.hour.interval": "1",
-            "projection.hour.interval.unit": "HOURS",
-            "storage.location.template": location + "${hour}/",
-        },
-        "PartitionKeys": [{"Name": "hour", "Type": "string"}],
-        "StorageDescriptor": {
-            "Columns": [{"Name": c["name"], "Type": c["type"]} for c in raw_table_columns()],
-            "Location": location,
-            **JSON_STORAGE,
-        },
-    }
-
-
-def cleaned_table_input(root: str, table: str, columns: list[dict[str, str]]) -> dict[str, Any]:
-    """Glue ``TableInput`` of a cleaned table: Parquet under ``cleaned/<table>/ingest_date=…/``."""
-    location = f"{root}/{CLEANED_DIR}/{table}/"
-    key = CLEANED_PARTITION_KEY
-    return {
-        "Name": table,
-        "Description": f"Cleaned {table} (Parquet, one partition per ingest day)",
-        "TableType": "EXTERNAL_TABLE",
-        "Parameters": {
-            "EXTERNAL": "TRUE",
-            "classification": "parquet",
-            "projection.enabled": "true",
-            f"projection.{key}.type": "date",
-            f"projection.{key}.format": "yyyy-MM-dd",
-            f"projection.{key}.range": f"{PROJECTION_START_DATE},NOW",
-            f"projection.{key}.interval": "1",
-            f"projection.{key}.interval.unit": "DAYS",
-            "storage.location.template": location + f"{key}=${{{key}}}/",
-        },
-        "PartitionKeys": [{"Name": key, "Type": "string"}],
-        "StorageDescriptor": {
-            "Columns": [{"Name": c["name"], "Type": c["type"]} for c in columns],
-            "Location": location,
-            **PARQUET_STORAGE,
-        },
-    }
-
-
 def table_inputs(lake_uri: str) -> list[dict[str, Any]]:
     """Every table of the lake at ``lake_uri`` as Glue ``TableInput`` documents."""
     root = s3_root(lake_uri)
-    cleaned = [
-        cleaned_table_input(root, table, columns)
-        for table, columns in cleaned_table_columns().items()
-    ]
-    return [raw_table_input(root), *cleaned]
+    return [table_input(table, root) for table in glue_tables()]
 
 
 class GlueCatalog:
@@ -174,14 +95,14 @@ class GlueCatalog:
         """The lake root the tables point at, read from the ``beers`` table's location."""
         with aws_errors(f"cannot find the lake registered in {self.uri}", LakeError):
             try:
-                table = self._client.get_table(DatabaseName=self.database, Name="beers")["Table"]
+                table = self._client.get_table(DatabaseName=self.database, Name=BEERS.name)["Table"]
             except self._client.exceptions.EntityNotFoundException as exc:
                 raise LakeError(
                     f"{self.uri} has no 'beers' table; run `punkml deliver --lake s3://... "
                     f"--catalog {self.uri}` (or `make deploy`) first"
                 ) from exc
         location = str(table["StorageDescriptor"]["Location"]).rstrip("/")
-        suffix = f"/{CLEANED_DIR}/beers"
+        suffix = f"/{BEERS.directory}"
         if not location.endswith(suffix):
             raise LakeError(f"{self.uri}: table 'beers' is at {location}, not under a lake root")
         return location[: -len(suffix)]

@@ -25,6 +25,7 @@ class ModelType(StrEnum):
 class Protocol(StrEnum):
     seed = "seed"
     cv = "cv"
+    grouped = "grouped"
     all = "all"
     compare = "compare"
     splits = "splits"
@@ -35,7 +36,7 @@ BeersOption = Annotated[
     typer.Option(
         "--beers",
         help="Recipe file: Punk API v2 JSON (a list of beers or one beer) or BeerXML 1.0, "
-        "told apart by content. A recipe needs only its hops; see docs/model.md.",
+        "told apart by content. A recipe needs only its hops; see docs/recipes.md.",
         show_default=False,
     ),
 ]
@@ -113,10 +114,12 @@ def evaluate(
         Protocol,
         typer.Option(
             "--protocol",
-            help="seed (the original split), cv (repeated 5x5 CV, same folds for both models), "
-            "all (both, one side-by-side table), compare (candidate recipe learners, CV on "
-            "the seed training beers only) or splits (the seed split drawn again with "
-            "random_state 0..N-1: the spread of one split's MAE, and where the original falls).",
+            help="seed (the original split), cv (repeated random 5x5 CV, same folds for both "
+            "models), grouped (repeated 5x5 CV keeping recipes with an identical hop bill in one "
+            "fold: the protocol that chooses models), all (seed, cv and grouped side by side), "
+            "compare (candidate recipe learners under the grouped protocol, with how physical "
+            "each one is) or splits (the seed split drawn again with random_state 0..N-1: the "
+            "spread of one split's MAE, and where the original falls).",
         ),
     ] = Protocol.seed,
     splits: Annotated[
@@ -148,12 +151,18 @@ def evaluate(
     try:
         if protocol is Protocol.seed:
             payload: Any = ev.seed_as_dict(ev.evaluate_seed(tables))
-        elif protocol is Protocol.cv:
-            payload = [r.summary() for r in ev.evaluate_cv(tables, progress=status.update)]
+        elif protocol in (Protocol.cv, Protocol.grouped):
+            grouped = protocol is Protocol.grouped
+            cv_results = ev.evaluate_cv(tables, progress=status.update, grouped=grouped)
+            payload = [r.summary() for r in cv_results]
         elif protocol is Protocol.all:
             seed = ev.seed_as_dict(ev.evaluate_seed(tables))
             cv = [r.summary() for r in ev.evaluate_cv(tables, progress=status.update)]
-            payload = [{"seed": s, "cv": c} for s, c in zip(seed, cv, strict=True)]
+            grouped_cv = ev.evaluate_cv(tables, progress=status.update, grouped=True)
+            payload = [
+                {"seed": s, "cv": c, "grouped": g.summary()}
+                for s, c, g in zip(seed, cv, grouped_cv, strict=True)
+            ]
         elif protocol is Protocol.splits:
             states = range(splits if splits is not None else DEFAULT_RANDOM_SPLITS)
             results = ev.evaluate_splits(tables, list(states), progress=status.update)
@@ -177,7 +186,7 @@ def _markdown(protocol: Protocol, payload: list[dict[str, Any]]) -> str:
             for r in payload
         ]
         rows.append(f"| median guess | | | {payload[0]['median_baseline_mae']:.2f} | | | |")
-    elif protocol is Protocol.cv:
+    elif protocol in (Protocol.cv, Protocol.grouped):
         head = "| model | folds | MAE mean ± sd | 90% coverage mean ± sd | mean width | seconds |"
         rows = [
             f"| {r['model_type']} | {r['folds']} | {r['mae_mean']:.2f} ± {r['mae_sd']:.2f} | "
@@ -187,18 +196,20 @@ def _markdown(protocol: Protocol, payload: list[dict[str, Any]]) -> str:
         ]
     elif protocol is Protocol.all:
         head = (
-            "| model | seed MAE (106 test beers) | seed 90% coverage | 5x5 CV MAE mean ± sd "
-            "| 5x5 CV 90% coverage mean ± sd | CV mean interval width |"
+            "| model | grouped 5x5 CV MAE mean ± sd | grouped 90% coverage | random 5x5 CV MAE "
+            "| random CV 90% coverage | seed MAE (106 test beers) | seed 90% coverage |"
         )
         rows = [
-            f"| {r['seed']['model_type']} | {r['seed']['mae']:.2f} | {r['seed']['coverage']:.1%} "
+            f"| {r['seed']['model_type']} "
+            f"| {r['grouped']['mae_mean']:.2f} ± {r['grouped']['mae_sd']:.2f} "
+            f"| {r['grouped']['coverage_mean']:.1%} ± {r['grouped']['coverage_sd']:.1%} "
             f"| {r['cv']['mae_mean']:.2f} ± {r['cv']['mae_sd']:.2f} "
             f"| {r['cv']['coverage_mean']:.1%} ± {r['cv']['coverage_sd']:.1%} "
-            f"| {r['cv']['mean_interval_width']:.1f} IBU |"
+            f"| {r['seed']['mae']:.2f} | {r['seed']['coverage']:.1%} |"
             for r in payload
         ]
         median = payload[0]["seed"]["median_baseline_mae"]
-        rows.append(f"| median guess (no model) | {median:.2f} | | | | |")
+        rows.append(f"| median guess (no model) | | | | | {median:.2f} | |")
     elif protocol is Protocol.splits:
         head = (
             "| model | random splits | MAE mean ± sd | 5th / 50th / 95th percentile "
@@ -211,8 +222,15 @@ def _markdown(protocol: Protocol, payload: list[dict[str, Any]]) -> str:
             for r in payload
         ]
     else:
-        head = "| learner | CV MAE mean ± sd |"
-        rows = [f"| {r['learner']} | {r['mae_mean']:.2f} ± {r['mae_sd']:.2f} |" for r in payload]
+        head = (
+            "| learner | grouped CV MAE mean ± sd | recipes whose prediction drops as boil hops "
+            "grow | scaled recipes answered with a training label |"
+        )
+        rows = [
+            f"| {r['learner']} | {r['mae_mean']:.2f} ± {r['mae_sd']:.2f} "
+            f"| {r['decreasing_share']:.1%} | {r['label_share']:.1%} |"
+            for r in payload
+        ]
     separator = "|" + "---|" * (head.count("|") - 1)
     return "\n".join([head, separator, *rows])
 
@@ -232,8 +250,9 @@ def predict(
     ] = JsonOrCsv.json,
     home: HomeOption = None,
 ) -> None:
-    """Predict IBU with a 90% interval for each beer of --beers FILE; without --beers, predict the
-    whole catalog and write the lake's predictions table."""
+    """Predict IBU with a 90% interval for each recipe of --beers FILE (JSON or BeerXML; the
+    defaults a recipe took come back as warnings); without --beers, predict the whole catalog and
+    write the lake's predictions table."""
     from punkml.config import Settings
     from punkml.errors import RecipeError
     from punkml.ml.predict import LoadedModel, predict_catalog, predict_recipes

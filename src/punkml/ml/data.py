@@ -1,7 +1,7 @@
 """The model's input: the three cleaned tables of a set of beers, from the catalog or from beers.
 
 A ``RecipeTables`` holds ``beers`` (one row per beer), ``hop_additions`` and ``malts`` as pandas
-frames with the cleaned schema of ``punkml.pipeline.cleaned``; child rows belong to the beer row
+frames with the model's input columns of the cleaned tables (``punkml.pipeline.lake_schema``); child rows belong to the beer row
 with the same ``seq`` (the stream sequence number, or the position in a JSON file). The same object
 feeds training, evaluation, batch prediction, the API and a Lambda.
 """
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from punkml.errors import ModelError
 from punkml.ml.recipes import read_recipe_file
+from punkml.pipeline.lake_schema import BEERS, HOP_ADDITIONS, MALTS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,38 +28,10 @@ if TYPE_CHECKING:
     from punkml.config import Settings
 
 logger = logging.getLogger(__name__)
-# The columns every cleaned ``beers`` row has; used to build an empty or partial frame.
-BEER_COLUMNS = (
-    "id",
-    "name",
-    "abv",
-    "ibu",
-    "target_fg",
-    "target_og",
-    "ebc",
-    "srm",
-    "ph",
-    "attenuation_level",
-    "volume_litres",
-    "boil_volume_litres",
-    "boil_minutes",
-    "yeast",
-    "first_brewed",
-    "ibu_flag",
-    "seq",
-)
-HOP_COLUMNS = (
-    "seq",
-    "beer_id",
-    "hop_name",
-    "grams",
-    "stage",
-    "boil_minutes",
-    "attribute",
-    "alpha_acid_pct",
-    "is_hop",
-)
-MALT_COLUMNS = ("seq", "beer_id", "malt_name", "kilograms")
+# The columns the model reads, declared with the tables (``punkml.pipeline.lake_schema``).
+BEER_COLUMNS = BEERS.model_inputs
+HOP_COLUMNS = HOP_ADDITIONS.model_inputs
+MALT_COLUMNS = MALTS.model_inputs
 # A fixed instant for cleaning files and API bodies: the timestamp is not a model input, and a
 # constant keeps the cleaned tables (and so the data fingerprint) reproducible.
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)

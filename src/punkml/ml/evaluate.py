@@ -1,4 +1,9 @@
-"""Evaluation protocols: the original seed split, repeated 5-fold CV, and the learner comparison.
+"""Evaluation protocols: grouped CV (the one that chooses models), the original seed split,
+repeated random 5-fold CV, random seed-like splits, and the learner comparison.
+
+Grouped CV: 5 repeats of grouped 5-fold CV (``punkml.ml.folds.grouped_folds``): beers with an
+identical hop bill stay in the same fold, so a model cannot score by remembering a near-duplicate
+recipe's label. Scored like repeated CV below. ``compare_learners`` uses it.
 
 Seed protocol (the original's): the beers with an IBU, ordered by id,
 ``train_test_split(test_size=0.33, random_state=42)``, MAE on the test beers. The baseline trains
@@ -6,10 +11,11 @@ on every training beer (the two entry errors included, as the original did); the
 trains on the training beers whose IBU the cleaning did not flag. The MAE is reported on all test
 beers and on the unflagged ones.
 
-Repeated CV: ``RepeatedKFold(5 splits, 5 repeats, random_state=42)`` over the same beers, the same
+Repeated random CV: ``RepeatedKFold(5 splits, 5 repeats, random_state=42)`` over the same beers, the same
 folds for both models; each model trains on the training folds as above and is scored on the
 unflagged beers of the held-out fold (a flagged IBU is not a bitterness to be predicted). The 90 %
 intervals are calibrated inside each training fold only; coverage is measured on the held-out fold.
+Random folds reward remembering near-duplicates: reported beside the grouped figures, not a target.
 
 Random splits: the seed protocol's split drawn again with other seeds
 (``train_test_split(test_size=0.33, random_state=0 … N-1)``), each model trained as above and scored
@@ -24,6 +30,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from punkml.ml.features import RecipeFeatures, feature_names
+from punkml.ml.folds import (
+    CV_REPEATS,
+    SEED_RANDOM_STATE,
+    Folds,
+    grouped_folds,
+    random_folds,
+    recipe_groups,
+    seed_split,
+)
 from punkml.ml.models import MODEL_TYPES, make_model, training_mask
 
 if TYPE_CHECKING:
@@ -31,12 +47,6 @@ if TYPE_CHECKING:
 
     from punkml.ml.data import RecipeTables
     from punkml.ml.models import IbuModel
-
-SEED_TEST_SIZE = 0.33
-SEED_RANDOM_STATE = 42
-CV_SPLITS = 5
-CV_REPEATS = 5
-CV_RANDOM_STATE = 42
 
 Progress = Callable[[str], None]
 
@@ -58,9 +68,11 @@ class SeedResult:
 
 @dataclass
 class CvResult:
-    """One model under repeated CV: per-fold MAE and coverage, summarised as mean ± sd."""
+    """One model under repeated (random or grouped) CV: per-fold MAE and coverage, summarised as
+    mean ± sd."""
 
     model_type: str
+    protocol: str = "cv"
     fold_mae: list[float] = field(default_factory=list)
     fold_coverage: list[float] = field(default_factory=list)
     fold_width: list[float] = field(default_factory=list)
@@ -86,6 +98,7 @@ class CvResult:
         """JSON-ready figures (fold lists included)."""
         return {
             "model_type": self.model_type,
+            "protocol": self.protocol,
             "folds": len(self.fold_mae),
             "mae_mean": round(self.mae_mean, 3),
             "mae_sd": round(self.mae_sd, 3),
@@ -105,18 +118,6 @@ def labelled(tables: RecipeTables) -> RecipeTables:
     order = tables.beers.sort_values("id", kind="stable").index.to_numpy()
     ordered = tables.take(order)
     return ordered.take(np.flatnonzero(~np.isnan(ordered.target())))
-
-
-def seed_split(n: int, random_state: int = SEED_RANDOM_STATE) -> tuple[np.ndarray, np.ndarray]:
-    """Train and test positions of the original split over ``n`` labelled beers (another
-    ``random_state`` draws the same kind of split again)."""
-    import numpy as np
-    from sklearn.model_selection import train_test_split
-
-    train, test = train_test_split(
-        np.arange(n), test_size=SEED_TEST_SIZE, random_state=random_state
-    )
-    return np.asarray(train), np.asarray(test)
 
 
 def fit_on(tables: RecipeTables, model_type: str, positions: np.ndarray) -> IbuModel:
@@ -163,30 +164,26 @@ def evaluate_seed(
     return results
 
 
-def cv_folds(n: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The 25 (train, test) position pairs of the repeated 5-fold CV."""
-    import numpy as np
-    from sklearn.model_selection import RepeatedKFold
-
-    splitter = RepeatedKFold(n_splits=CV_SPLITS, n_repeats=CV_REPEATS, random_state=CV_RANDOM_STATE)
-    return [(np.asarray(a), np.asarray(b)) for a, b in splitter.split(np.arange(n))]
-
-
 def evaluate_cv(
     tables: RecipeTables,
     model_types: tuple[str, ...] = MODEL_TYPES,
     progress: Progress | None = None,
-    folds: list[tuple[np.ndarray, np.ndarray]] | None = None,
+    folds: Folds | None = None,
+    grouped: bool = False,
+    repeats: int = CV_REPEATS,
 ) -> list[CvResult]:
-    """Every model under repeated CV, the same folds for all."""
+    """Every model under repeated CV, the same folds for all: random folds, or grouped folds
+    (near-duplicate recipes kept together, ``punkml.ml.folds``) when ``grouped``."""
     import numpy as np
 
     data = labelled(tables)
-    folds = folds if folds is not None else cv_folds(len(data))
+    if folds is None:
+        n = len(data)
+        folds = grouped_folds(recipe_groups(data), repeats) if grouped else random_folds(n, repeats)
     unflagged = np.asarray(data.beers["ibu_flag"].isna(), dtype=bool)
     results = []
     for model_type in model_types:
-        result = CvResult(model_type=model_type)
+        result = CvResult(model_type=model_type, protocol="grouped" if grouped else "cv")
         started = time.perf_counter()
         for number, (train, test) in enumerate(folds, start=1):
             scored = test[unflagged[test]]
@@ -204,63 +201,176 @@ def evaluate_cv(
     return results
 
 
+PERMUTATION_REPEATS = 3
+PERMUTATION_SEED = 42
+TINSETH_COLUMN = feature_names().index("tinseth_ibu")
+
+
+@dataclass
+class CrossFit:
+    """Out-of-fold predictions of every labelled beer (the first repeat of the grouped CV: each
+    beer predicted, with its interval, by a model fitted without its group) and the permutation
+    importances measured on those held-out folds. Computed at train time, stored in the registry."""
+
+    model_type: str
+    rows: list[dict[str, Any]]
+    importances: list[dict[str, Any]]
+
+    def summary(self) -> dict[str, Any]:
+        """MAE and coverage of the out-of-fold predictions over the unflagged beers."""
+        import numpy as np
+
+        scored = [row for row in self.rows if row["ibu_flag"] is None]
+        actual = np.asarray([row["actual"] for row in scored], dtype=float)
+        predicted = np.asarray([row["ibu_pred"] for row in scored], dtype=float)
+        low = np.asarray([row["ibu_low"] for row in scored], dtype=float)
+        high = np.asarray([row["ibu_high"] for row in scored], dtype=float)
+        return {
+            "beers": len(scored),
+            "mae": round(float(np.mean(np.abs(predicted - actual))), 3),
+            "coverage": round(float(np.mean((actual >= low) & (actual <= high))), 4),
+        }
+
+
+def cross_fit(tables: RecipeTables, model_type: str) -> CrossFit:
+    """Out-of-fold predictions and permutation importances of ``model_type`` (see ``CrossFit``):
+    the same folds as the first repeat of ``evaluate_cv(..., grouped=True)``."""
+    import numpy as np
+
+    data = labelled(tables)
+    folds = grouped_folds(recipe_groups(data), repeats=1)
+    unflagged = np.asarray(data.beers["ibu_flag"].isna(), dtype=bool)
+    rows: list[dict[str, Any]] = []
+    rises: dict[str, list[float]] = {}
+    rng = np.random.default_rng(PERMUTATION_SEED)
+    for number, (train, test) in enumerate(folds):
+        model = fit_on(data, model_type, train)
+        held_out = data.take(test)
+        X = model.features_.transform(held_out)
+        prediction, low, high = model.interval_of(model.predict_features(X))
+        keys = model.recipe_keys(X)
+        tinseth = RecipeFeatures().fit(held_out).transform(held_out)[:, TINSETH_COLUMN]
+        for i, position in enumerate(test):
+            beer = data.beers.iloc[position]
+            rows.append(
+                {
+                    "id": int(beer["id"]),
+                    "name": str(beer["name"]),
+                    "recipe_key": keys[i],
+                    "fold": number,
+                    "actual": float(beer["ibu"]),
+                    "ibu_flag": None if unflagged[position] else str(beer["ibu_flag"]),
+                    "ibu_pred": round(float(prediction[i]), 2),
+                    "ibu_low": round(float(low[i]), 2),
+                    "ibu_high": round(float(high[i]), 2),
+                    "tinseth_ibu": round(float(tinseth[i]), 1),
+                }
+            )
+        scored = unflagged[test]
+        for name, rise in _permutation_rises(model, X[scored], held_out.target()[scored], rng):
+            rises.setdefault(name, []).append(rise)
+    rows.sort(key=lambda row: row["id"])
+    means = sorted(((_mean(v), name) for name, v in rises.items()), reverse=True)
+    importances = [{"feature": name, "mae_rise": round(rise, 4)} for rise, name in means]
+    return CrossFit(model_type=model_type, rows=rows, importances=importances)
+
+
+def _permutation_rises(
+    model: IbuModel, X: np.ndarray, actual: np.ndarray, rng: np.random.Generator
+) -> list[tuple[str, float]]:
+    """Mean rise in MAE (IBU) on held-out rows when each feature column is shuffled."""
+    import numpy as np
+
+    def mae(matrix: np.ndarray) -> float:
+        return float(np.mean(np.abs(model.predict_features(matrix) - actual)))
+
+    base = mae(X)
+    rises = []
+    for column, name in enumerate(model.feature_names_):
+        shuffled = X.copy()
+        total = 0.0
+        for _ in range(PERMUTATION_REPEATS):
+            shuffled[:, column] = rng.permutation(X[:, column])
+            total += mae(shuffled) - base
+        rises.append((str(name), total / PERMUTATION_REPEATS))
+    return rises
+
+
+# Boil-hop scale factors of the monotonicity check (x0.25 … x4, everything else fixed).
+HOP_SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
+
+
+def scale_boil_hops(tables: RecipeTables, factor: float) -> RecipeTables:
+    """``tables`` with every boiled (boil, first-wort) hop's grams multiplied by ``factor``; dry
+    hops, whirlpool, non-hops (coffee, honey, …) and malts unchanged."""
+    import numpy as np
+
+    hops = tables.hop_additions.copy()
+    boiled = hops["stage"].isin(["boil", "first-wort"]).to_numpy() & hops["is_hop"].to_numpy(bool)
+    hops["grams"] = np.where(boiled, hops["grams"].to_numpy(dtype=float) * factor, hops["grams"])
+    return type(tables)(beers=tables.beers, hop_additions=hops, malts=tables.malts)
+
+
+def monotonicity_report(
+    predict: Callable[[RecipeTables], np.ndarray], tables: RecipeTables, labels: np.ndarray
+) -> dict[str, float]:
+    """How physical a fitted model's answers are over the recipes of ``tables``: the share whose
+    prediction drops at some step as the boil hops go from x0.25 to x4 (``decreasing_share``),
+    and the share of those scaled predictions (x1 left out) that equal a training label to 0.01
+    IBU (``label_share``)."""
+    import numpy as np
+
+    curves = np.column_stack([predict(scale_boil_hops(tables, k)) for k in HOP_SCALES])
+    drops = np.any(np.diff(curves, axis=1) < -1e-9, axis=1)
+    scaled = np.delete(curves, HOP_SCALES.index(1.0), axis=1).ravel()
+    distinct = np.unique(np.round(labels, 2))
+    on_label = np.isin(np.round(scaled, 2), distinct)
+    return {"decreasing_share": float(drops.mean()), "label_share": float(on_label.mean())}
+
+
 def compare_learners(
     tables: RecipeTables, progress: Progress | None = None, repeats: int = CV_REPEATS
 ) -> list[dict[str, Any]]:
-    """Candidate recipe learners under repeated 5-fold CV on the seed protocol's TRAINING beers
-    only (the seed test beers are never seen): how the recipe model's learner was chosen."""
+    """Candidate recipe learners under the grouped protocol (repeated grouped 5-fold CV over the
+    beers the recipe model may train on): how the served learner was chosen. Each row also says
+    how physical the learner is once fitted on all of them (``monotonicity_report``)."""
     import numpy as np
     from sklearn.base import clone
-    from sklearn.model_selection import RepeatedKFold
 
-    from punkml.ml.features import RecipeFeatures
-    from punkml.ml.models import recipe_regressor
+    from punkml.ml.learners import recipe_regressor
+    from punkml.ml.models import monotone_recipe_regressor
 
     data = labelled(tables)
-    train, _ = seed_split(len(data))
-    pool = data.take(train)
-    pool = pool.take(np.flatnonzero(training_mask(pool, "recipe")))
-    X = RecipeFeatures().fit_transform(pool)
+    pool = data.take(np.flatnonzero(training_mask(data, "recipe")))
+    features = RecipeFeatures().fit(pool)
+    X = features.transform(pool)
     y = pool.target()
+    folds = grouped_folds(recipe_groups(pool), repeats=repeats)
     mean: dict[str, Any] = {"forest_aggregate": "mean"}
     candidates: dict[str, Any] = {
+        "monotone gradient boosting (served)": monotone_recipe_regressor(),
+        "monotone gradient boosting, depth 4": monotone_recipe_regressor(max_depth=4),
         "physics linear (Huber on log Tinseth, gravity, colour)": recipe_regressor(("linear",)),
-        "xgboost (monotone in Tinseth)": recipe_regressor(("xgb",)),
-        "extra trees (100 trees)": recipe_regressor(("trees",), forest_trees=100, **mean),
-        "extra trees (100), trimmed 10%": recipe_regressor(
-            ("trees",), 0.1, forest_trees=100, **mean
-        ),
-        "extra trees (300 trees)": recipe_regressor(("trees",), forest_trees=300, **mean),
-        "extra trees (300), half the features per split": recipe_regressor(
-            ("trees",), forest_trees=300, forest_max_features=0.5, **mean
-        ),
-        "extra trees (300), leaves of 2 beers": recipe_regressor(
-            ("trees",), forest_trees=300, forest_min_leaf=2, **mean
-        ),
-        "extra trees (300), median of the trees": recipe_regressor(
-            ("trees",), forest_trees=300, forest_aggregate="median"
-        ),
-        "extra trees (300), median of the trees, half the features": recipe_regressor(
-            ("trees",), forest_trees=300, forest_max_features=0.5, forest_aggregate="median"
-        ),
-        "blend xgboost + extra trees (100)": recipe_regressor(
-            ("xgb", "trees"), forest_trees=100, **mean
-        ),
-        "blend xgboost + extra trees (300, median)": recipe_regressor(
-            ("xgb", "trees"), forest_trees=300, forest_aggregate="median"
-        ),
-        "blend extra trees (300, median) + nearest neighbours": recipe_regressor(
-            ("trees", "knn"), forest_trees=300, forest_aggregate="median"
-        ),
+        "xgboost on all features (monotone in Tinseth only)": recipe_regressor(("xgb",)),
+        "extra trees (300), median of the trees (served before)": recipe_regressor(("trees",)),
+        "extra trees (300), mean of the trees": recipe_regressor(("trees",), **mean),
+        "blend xgboost + extra trees (300, median)": recipe_regressor(("xgb", "trees")),
     }
-    splitter = RepeatedKFold(n_splits=CV_SPLITS, n_repeats=repeats, random_state=CV_RANDOM_STATE)
     rows = []
     for label, regressor in candidates.items():
         errors = []
-        for a, b in splitter.split(X):
+        for a, b in folds:
             fitted = clone(regressor).fit(X[a], y[a])
             errors.append(float(np.mean(np.abs(fitted.predict(X[b]) - y[b]))))
-        rows.append({"learner": label, "mae_mean": _mean(errors), "mae_sd": _sd(errors)})
+        full = clone(regressor).fit(X, y)
+
+        def predict(scaled: RecipeTables, full: Any = full) -> np.ndarray:
+            return np.asarray(full.predict(features.transform(scaled)))
+
+        physical = monotonicity_report(predict, pool, y)
+        rows.append(
+            {"learner": label, "mae_mean": _mean(errors), "mae_sd": _sd(errors), **physical}
+        )
         if progress:
             progress(label)
     return rows

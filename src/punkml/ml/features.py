@@ -36,6 +36,9 @@ ABV_PER_GRAVITY_POINT = 131.25
 BITTERING_MINUTES = 45.0
 FLAVOUR_MINUTES = 15.0
 STAGE_BUCKETS = ("bittering", "flavour", "late", "hot", "dry", "mash", "other")
+# Cumulative boil buckets: alpha acid (and hop mass) boiled at least this many minutes. A longer
+# boil or a larger amount can only raise them, so the served model may be monotone in each.
+CUMULATIVE_MINUTES = (60, 45, 30, 15, 5)
 DARK_MALT_WORDS = (
     "crystal",
     "cara",
@@ -179,6 +182,12 @@ class RecipeFeatures(TransformerMixin, BaseEstimator):
             mask = bucket == name
             out[f"alpha_mg_l_{name}"] = _sum_by_row(row_of, np.where(mask, alpha_mg_l, 0), n)
             out[f"hop_g_l_{name}"] = _sum_by_row(row_of, np.where(mask, hop_grams / litres, 0), n)
+        # First-wort hops stay in the wort for the whole boil: they count as boiled the longest.
+        boiled_minutes = np.where(stage == "first-wort", np.inf, minutes)
+        hot_side = boiled | (stage == "whirlpool")
+        for label, mask in self._cumulative_masks(boiled, boiled_minutes, hot_side):
+            out[f"alpha_mg_l_{label}"] = _sum_by_row(row_of, np.where(mask, alpha_mg_l, 0), n)
+            out[f"hop_g_l_{label}"] = _sum_by_row(row_of, np.where(mask, hop_grams / litres, 0), n)
         bittering = np.asarray(hops["attribute"], dtype=object) == "bittering"
         out["alpha_mg_l_attr_bittering"] = _sum_by_row(
             row_of, np.where(bittering, alpha_mg_l, 0), n
@@ -189,6 +198,13 @@ class RecipeFeatures(TransformerMixin, BaseEstimator):
             row_of, np.asarray(hops["alpha_acid_pct"].notna(), dtype=float), n
         ) / np.maximum(_sum_by_row(row_of, np.ones(len(row_of)), n), 1.0)
         return out
+
+    @staticmethod
+    def _cumulative_masks(
+        boiled: np.ndarray, boiled_minutes: np.ndarray, hot_side: np.ndarray
+    ) -> list[tuple[str, np.ndarray]]:
+        masks = [(f"boil_ge{m}", boiled & (boiled_minutes >= m)) for m in CUMULATIVE_MINUTES]
+        return [*masks, ("boiled", boiled), ("hot_side", hot_side)]
 
     def _alpha_pct(self, hops: pd.DataFrame, is_hop: np.ndarray) -> np.ndarray:
         import numpy as np
@@ -207,14 +223,42 @@ def feature_names() -> list[str]:
     for bucket in STAGE_BUCKETS:
         names += [f"alpha_mg_l_{bucket}", f"hop_g_l_{bucket}"]
     names += ["alpha_mg_l_attr_bittering", "nonhop_g_l", "hop_additions", "stated_alpha_share"]
+    names += [
+        f"{kind}_{label}" for label in CUMULATIVE_LABELS for kind in ("alpha_mg_l", "hop_g_l")
+    ]
     names += ["malt_kg_l", "dark_malt_share", "malts"]
     names += ["og", "fg", "abv", "attenuation", "ebc", "srm", "ph", "boil_minutes"]
     names += [f"yeast_{family}" for family in YEAST_FAMILIES]
     return names
 
 
-# Features whose growth can only raise the bitterness (used as monotone constraints).
+CUMULATIVE_LABELS = (*(f"boil_ge{m}" for m in CUMULATIVE_MINUTES), "boiled", "hot_side")
+# Features whose growth can only raise the bitterness (used as monotone constraints by the
+# candidate learners of ``evaluate --protocol compare``).
 INCREASING_FEATURES = ("tinseth_ibu", "log_tinseth_ibu", "alpha_mg_l_bittering")
+# The served recipe model's inputs. Hop features are made cumulative in boil time and are only
+# ever raised by more boil hops or a longer boil (the model is constrained to be non-decreasing in
+# each); dry hops, addition counts and shares are left out, so a dry-hop-only change or a
+# reshuffle of shares cannot move a prediction the wrong way.
+MONOTONE_HOP_FEATURES = (
+    "tinseth_ibu",
+    "log_tinseth_ibu",
+    *(f"{kind}_{label}" for label in CUMULATIVE_LABELS for kind in ("alpha_mg_l", "hop_g_l")),
+    "boil_minutes",
+)
+FREE_RECIPE_FEATURES = (
+    "malt_kg_l",
+    "dark_malt_share",
+    "og",
+    "fg",
+    "abv",
+    "attenuation",
+    "ebc",
+    "srm",
+    "ph",
+    "nonhop_g_l",
+    *(f"yeast_{family}" for family in YEAST_FAMILIES),
+)
 
 
 def _row_index(beers: pd.DataFrame, children: pd.DataFrame) -> np.ndarray:

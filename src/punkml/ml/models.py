@@ -1,18 +1,17 @@
-"""The two models: the original baseline and the recipe model, with 90 % prediction intervals.
+"""The served models: the original baseline and the monotone recipe model, with 90 % intervals.
 
 ``IbuModel`` = a feature step (``SeedFeatures`` or ``RecipeFeatures``) + a regressor + a
 split-conformal interval calibrated on the training data only (CV+ style: out-of-fold residuals
-of the training rows, then the regressor refitted on all of them).
+of the training rows over grouped folds, so near-duplicate recipes never calibrate each other,
+then the regressor refitted on all of them).
 
-The recipe regressor (``RecipeRegressor``) predicts log(1 + IBU) with extremely randomized trees
-(300 trees, a third of the features per split, leaves of one beer) and takes the MEDIAN of the
-trees' predictions, not their mean: with one-beer leaves each tree answers with the log IBU of a
-similar training recipe, and the median ignores the few trees that land on a mislabelled one
-(DIY Dog has several, e.g. 35 IBU listed for a Tinseth estimate of ~370). It can also blend gradient-boosted trees
-(monotone in the Tinseth estimate), a physics-informed Huber regression and nearest neighbours,
-and trim the worst out-of-fold training targets: the served configuration was chosen by repeated
-cross-validation on the seed protocol's training beers (``punkml.ml.evaluate.compare_learners``),
-never on its test beers.
+The recipe regressor (``MonotoneRecipeRegressor``) predicts log(1 + IBU) with gradient-boosted
+trees constrained to be non-decreasing in every hop feature it reads (the Tinseth estimate and
+alpha acid / hop mass boiled at least 60, 45, 30, 15, 5 and 0 minutes, plus whirlpool): more
+boil hops or a longer boil never lower a prediction, dry hops do not enter it, and a sum of
+hundreds of small trees varies smoothly instead of answering with one training beer's label.
+It was chosen by grouped cross-validation (``punkml evaluate --protocol compare``); the
+candidates it was compared with live in ``punkml.ml.learners``.
 """
 
 from __future__ import annotations
@@ -23,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
 from punkml.errors import ModelError
-from punkml.ml.features import INCREASING_FEATURES, RecipeFeatures, SeedFeatures, feature_names
+from punkml.ml.features import (
+    FREE_RECIPE_FEATURES,
+    MONOTONE_HOP_FEATURES,
+    RecipeFeatures,
+    SeedFeatures,
+    feature_names,
+)
+from punkml.ml.folds import grouped_folds, recipe_groups
 
 if TYPE_CHECKING:
     import numpy as np
@@ -57,326 +63,83 @@ def baseline_regressor() -> Any:
     )
 
 
-FLAT_FOREST_MAX_ROWS = 64
-PARALLEL_MIN_ROWS = 20_000
+class MonotoneRecipeRegressor(RegressorMixin, BaseEstimator):
+    """Gradient-boosted trees on log(1 + IBU), non-decreasing in the ``increasing`` columns.
 
-
-def _is_forest_pipeline(member: Any) -> bool:
-    from sklearn.ensemble import ExtraTreesRegressor
-    from sklearn.pipeline import Pipeline
-
-    return isinstance(member, Pipeline) and isinstance(member[-1], ExtraTreesRegressor)
-
-
-class FlatForest:
-    """The trees of a fitted scikit-learn forest as padded arrays, walked for all trees at once.
-
-    Gives the forest's prediction (scikit-learn compares float32 features with the thresholds, so
-    this does too) at a small fixed cost per call, for the few-rows case: the mean of the trees
-    (exactly as scikit-learn sums them) or their median (exactly as ``tree_predictions``).
+    ``columns``: the positions of the feature matrix the model reads; ``increasing``: those of
+    them (positions in the full matrix) the prediction may only grow with. Every other parameter
+    is XGBoost's.
     """
 
     def __init__(
         self,
-        left: np.ndarray,
-        right: np.ndarray,
-        feature: np.ndarray,
-        threshold: np.ndarray,
-        value: np.ndarray,
-        depth: int,
-    ) -> None:
-        self.left, self.right, self.feature = left, right, feature
-        self.threshold, self.value, self.depth = threshold, value, depth
-
-    @classmethod
-    def from_forest(cls, forest: Any) -> FlatForest:
-        import numpy as np
-
-        trees = [estimator.tree_ for estimator in forest.estimators_]
-        size = max(tree.node_count for tree in trees)
-        shape = (len(trees), size)
-        left = np.full(shape, -1, dtype=np.int64)
-        right = np.full(shape, -1, dtype=np.int64)
-        feature = np.zeros(shape, dtype=np.int64)
-        threshold = np.zeros(shape)
-        value = np.zeros(shape)
-        for i, tree in enumerate(trees):
-            n = tree.node_count
-            left[i, :n] = tree.children_left
-            right[i, :n] = tree.children_right
-            feature[i, :n] = np.maximum(tree.feature, 0)
-            threshold[i, :n] = tree.threshold
-            value[i, :n] = tree.value[:, 0, 0]
-        depth = max(tree.max_depth for tree in trees)
-        return cls(left, right, feature, threshold, value, depth)
-
-    def predict(self, X: np.ndarray, aggregate: str = "mean") -> np.ndarray:
-        import numpy as np
-
-        X32 = np.asarray(X, dtype=np.float32)
-        trees = np.arange(self.left.shape[0])[:, None]
-        rows = np.arange(len(X32))[None, :]
-        node = np.zeros((self.left.shape[0], len(X32)), dtype=np.int64)
-        for _ in range(self.depth):
-            child_left = self.left[trees, node]
-            leaf = child_left < 0
-            if leaf.all():
-                break
-            go_left = X32[rows, self.feature[trees, node]] <= self.threshold[trees, node]
-            step = np.where(go_left, child_left, self.right[trees, node])
-            node = np.where(leaf, node, step)
-        leaves = self.value[trees, node]
-        if aggregate == "median":
-            median: np.ndarray = np.median(leaves, axis=0)
-            return median
-        # Summed tree by tree, then divided, exactly as scikit-learn does: same bits as a batch.
-        total = np.zeros(len(X32))
-        for per_tree in leaves:
-            total += per_tree
-        result: np.ndarray = total / len(leaves)
-        return result
-
-
-FOREST_AGGREGATES = ("mean", "median")
-# Rows per chunk when taking the median of the trees: bounds the trees x rows matrix (~50 MB).
-MEDIAN_CHUNK_ROWS = 20_000
-
-
-def forest_median(forest_pipeline: Any, X: np.ndarray) -> np.ndarray:
-    """Median over the trees of a fitted imputer + extra-trees pipeline's per-tree predictions.
-
-    Each tree is asked directly (float32 features, as scikit-learn does), in row chunks so memory
-    stays bounded; the median does not depend on the order of the trees, so the result is the same
-    bits on any number of threads and equals ``FlatForest.predict(..., "median")``.
-    """
-    import numpy as np
-
-    features = np.ascontiguousarray(forest_pipeline[:-1].transform(X), dtype=np.float32)
-    trees = [estimator.tree_ for estimator in forest_pipeline[-1].estimators_]
-    result = np.empty(len(features))
-    for start in range(0, len(features), MEDIAN_CHUNK_ROWS):
-        chunk = features[start : start + MEDIAN_CHUNK_ROWS]
-        per_tree = np.empty((len(trees), len(chunk)))
-        for i, tree in enumerate(trees):
-            per_tree[i] = tree.predict(chunk)[:, 0]
-        result[start : start + len(chunk)] = np.median(per_tree, axis=0)
-    return result
-
-
-class RecipeRegressor(RegressorMixin, BaseEstimator):
-    """Blend of members fitted on log(1 + IBU); see the module docstring.
-
-    ``members``: any of ``xgb`` (gradient boosting), ``trees`` (extremely randomized trees),
-    ``linear`` (Huber regression on the physics features ``linear_columns``).
-    ``forest_aggregate``: ``median`` (the served model) or ``mean`` of the extra trees.
-    """
-
-    def __init__(
-        self,
-        members: tuple[str, ...] = ("trees",),
-        trim_fraction: float = 0.0,
-        inner_folds: int = 5,
-        xgb_trees: int = 200,
-        xgb_learning_rate: float = 0.1,
-        forest_trees: int = 300,
-        xgb_depth: int = 3,
-        forest_max_features: float = 0.33,
-        forest_min_leaf: int = 1,
-        forest_aggregate: str = "median",
-        increasing_columns: tuple[int, ...] = (),
-        linear_columns: tuple[int, ...] = (),
+        columns: tuple[int, ...] = (),
+        increasing: tuple[int, ...] = (),
+        n_estimators: int = 300,
+        max_depth: int = 3,
+        learning_rate: float = 0.05,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        min_child_weight: float = 1.0,
         random_state: int = SEED,
-        n_jobs: int = 1,
+        n_jobs: int = XGB_THREADS,
     ) -> None:
-        self.members = members
-        self.trim_fraction = trim_fraction
-        self.inner_folds = inner_folds
-        self.xgb_trees = xgb_trees
-        self.xgb_learning_rate = xgb_learning_rate
-        self.forest_trees = forest_trees
-        self.xgb_depth = xgb_depth
-        self.forest_max_features = forest_max_features
-        self.forest_min_leaf = forest_min_leaf
-        self.forest_aggregate = forest_aggregate
-        self.increasing_columns = increasing_columns
-        self.linear_columns = linear_columns
+        self.columns = columns
+        self.increasing = increasing
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.learning_rate = learning_rate
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.min_child_weight = min_child_weight
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> RecipeRegressor:
+    def fit(self, X: np.ndarray, y: np.ndarray) -> MonotoneRecipeRegressor:
         import numpy as np
+        from xgboost import XGBRegressor
 
-        if self.forest_aggregate not in FOREST_AGGREGATES:
-            raise ModelError(
-                f"unknown forest_aggregate {self.forest_aggregate!r}: use mean or median"
-            )
+        columns = list(self.columns) or list(range(X.shape[1]))
+        unknown = set(self.increasing) - set(columns)
+        if unknown:
+            raise ModelError(f"increasing columns {sorted(unknown)} are not among the columns read")
         log_y = np.log1p(np.clip(np.asarray(y, dtype=float), 0, None))
-        oof = self._out_of_fold(X, log_y)
-        # Absolute out-of-fold residuals on the log scale, over every training row: the
-        # conformal calibration set (the trimmed rows included, so intervals stay honest).
-        self.oof_log_residuals_ = np.abs(oof - log_y)
-        keep = np.ones(len(log_y), dtype=bool)
-        if self.trim_fraction > 0 and len(log_y) >= 20:
-            keep = self.oof_log_residuals_ <= np.quantile(
-                self.oof_log_residuals_, 1.0 - self.trim_fraction
-            )
-        self.members_ = [self._fit_member(name, X[keep], log_y[keep]) for name in self.members]
-        self.n_trimmed_ = int((~keep).sum())
+        self.booster_ = XGBRegressor(
+            n_estimators=self.n_estimators,
+            max_depth=self.max_depth,
+            learning_rate=self.learning_rate,
+            subsample=self.subsample,
+            colsample_bytree=self.colsample_bytree,
+            min_child_weight=self.min_child_weight,
+            monotone_constraints=tuple(1 if c in self.increasing else 0 for c in columns),
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
+        ).fit(X[:, columns], log_y)
+        self.columns_ = tuple(columns)
         return self
 
     def predict_log(self, X: np.ndarray) -> np.ndarray:
         """Predicted log(1 + IBU)."""
         import numpy as np
 
-        return np.mean([self._predict_member(member, X) for member in self.members_], axis=0)
-
-    def _aggregate(self) -> str:
-        # Models stored before the parameter existed averaged their trees.
-        aggregate: str = self.__dict__.get("forest_aggregate", "mean")
-        return aggregate
-
-    def _predict_member(self, member: Any, X: np.ndarray) -> np.ndarray:
-        # scikit-learn's forests pay ~0.15 ms per tree per call: fine for a batch, too much for
-        # one recipe in the API, where the flattened copy of the trees answers in well under 1 ms.
-        if len(X) <= FLAT_FOREST_MAX_ROWS and _is_forest_pipeline(member):
-            flat = self._flat_forests().get(id(member))
-            if flat is None:
-                flat = FlatForest.from_forest(member[-1])
-                self._flat_forests()[id(member)] = flat
-            return flat.predict(member[:-1].transform(X), self._aggregate())
-        if self.n_jobs > 1 and len(X) >= PARALLEL_MIN_ROWS and _is_forest_pipeline(member):
-            # Row chunks on threads (the trees release the GIL); each row's trees are still summed
-            # in order on one thread, so the result does not depend on the chunking.
-            from concurrent.futures import ThreadPoolExecutor
-
-            import numpy as np
-
-            with ThreadPoolExecutor(self.n_jobs) as pool:
-                parts = list(
-                    pool.map(
-                        lambda rows: self._plain_predict(member, rows),
-                        np.array_split(X, self.n_jobs),
-                    )
-                )
-            return np.concatenate(parts)
-        return self._plain_predict(member, X)
-
-    def _plain_predict(self, member: Any, X: np.ndarray) -> np.ndarray:
-        if self._aggregate() == "median" and _is_forest_pipeline(member):
-            return forest_median(member, X)
-        prediction: np.ndarray = member.predict(X)
+        prediction: np.ndarray = np.asarray(
+            self.booster_.predict(X[:, list(self.columns_)]), dtype=float
+        )
         return prediction
-
-    def _flat_forests(self) -> dict[int, FlatForest]:
-        cache: dict[int, FlatForest] | None = self.__dict__.get("_flat_cache")
-        if cache is None:
-            cache = {}
-            self.__dict__["_flat_cache"] = cache
-        return cache
-
-    def __getstate__(self) -> dict[str, Any]:
-        # The flattened trees are a cache rebuilt on first use; they are not stored.
-        state: dict[str, Any] = super().__getstate__()
-        state.pop("_flat_cache", None)
-        return state
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         import numpy as np
 
         return np.clip(np.expm1(self.predict_log(X)), 0.0, None)
 
-    def _out_of_fold(self, X: np.ndarray, log_y: np.ndarray) -> np.ndarray:
-        import numpy as np
-        from sklearn.model_selection import KFold
 
-        oof = np.zeros(len(log_y))
-        folds = KFold(self.inner_folds, shuffle=True, random_state=self.random_state)
-        for train, test in folds.split(X):
-            members = [self._fit_member(name, X[train], log_y[train]) for name in self.members]
-            oof[test] = np.mean(
-                [self._plain_predict(member, X[test]) for member in members], axis=0
-            )
-        return oof
-
-    def _fit_member(self, name: str, X: np.ndarray, log_y: np.ndarray) -> Any:
-        member = self._member(name, X.shape[1])
-        return member.fit(X, log_y)
-
-    def _member(self, name: str, n_features: int) -> Any:
-        from sklearn.compose import ColumnTransformer
-        from sklearn.ensemble import ExtraTreesRegressor
-        from sklearn.impute import SimpleImputer
-        from sklearn.linear_model import HuberRegressor
-        from sklearn.pipeline import Pipeline
-        from sklearn.preprocessing import StandardScaler
-        from xgboost import XGBRegressor
-
-        if name == "xgb":
-            monotone = tuple(
-                1 if index in self.increasing_columns else 0 for index in range(n_features)
-            )
-            return XGBRegressor(
-                n_estimators=self.xgb_trees,
-                max_depth=self.xgb_depth,
-                learning_rate=self.xgb_learning_rate,
-                subsample=0.8,
-                colsample_bytree=0.8,
-                monotone_constraints=monotone,
-                random_state=self.random_state,
-                n_jobs=XGB_THREADS,
-            )
-        if name == "forest":
-            from xgboost import XGBRFRegressor
-
-            return XGBRFRegressor(
-                n_estimators=300,
-                max_depth=8,
-                subsample=0.7,
-                colsample_bynode=0.5,
-                min_child_weight=2,
-                reg_lambda=1.0,
-                random_state=self.random_state,
-                n_jobs=XGB_THREADS,
-            )
-        if name == "trees":
-            return Pipeline(
-                [
-                    ("imputer", SimpleImputer(strategy="median", keep_empty_features=True)),
-                    (
-                        "trees",
-                        ExtraTreesRegressor(
-                            n_estimators=self.forest_trees,
-                            min_samples_leaf=self.forest_min_leaf,
-                            max_features=self.forest_max_features,
-                            random_state=self.random_state,
-                            # One thread: a threaded forest sums its trees in a varying order,
-                            # and predictions must be bit-for-bit reproducible.
-                            n_jobs=1,
-                        ),
-                    ),
-                ]
-            )
-        if name == "knn":
-            from sklearn.neighbors import KNeighborsRegressor
-
-            return Pipeline(
-                [
-                    ("imputer", SimpleImputer(strategy="median", keep_empty_features=True)),
-                    ("scale", StandardScaler()),
-                    ("knn", KNeighborsRegressor(n_neighbors=5, weights="distance")),
-                ]
-            )
-        if name == "linear":
-            select = ColumnTransformer([("physics", "passthrough", list(self.linear_columns))])
-            return Pipeline(
-                [
-                    ("select", select),
-                    ("imputer", SimpleImputer(strategy="median", keep_empty_features=True)),
-                    ("scale", StandardScaler()),
-                    ("huber", HuberRegressor(max_iter=1000)),
-                ]
-            )
-        raise ModelError(f"unknown recipe-model member {name!r}: use xgb, trees or linear")
+def monotone_recipe_regressor(**params: Any) -> MonotoneRecipeRegressor:
+    """The served recipe regressor wired to ``RecipeFeatures``' column positions (``params``:
+    more ``MonotoneRecipeRegressor`` parameters)."""
+    names = feature_names()
+    increasing = tuple(names.index(name) for name in MONOTONE_HOP_FEATURES)
+    free = tuple(names.index(name) for name in FREE_RECIPE_FEATURES)
+    return MonotoneRecipeRegressor(columns=increasing + free, increasing=increasing, **params)
 
 
 class IbuModel(BaseEstimator):
@@ -412,29 +175,31 @@ class IbuModel(BaseEstimator):
             raise ModelError(f"need at least 10 beers with an IBU to train; got {len(y)} usable")
         self.features_ = clone(self.features)
         X = self.features_.fit_transform(tables)
-        self.regressor_ = clone(self.regressor)
-        self.regressor_.fit(X, y)
-        residuals = getattr(self.regressor_, "oof_log_residuals_", None)
-        if residuals is None or self.interval_scale != "log":
-            residuals = self._out_of_fold_residuals(X, y)
+        residuals = self._out_of_fold_residuals(X, y, recipe_groups(tables))
         self.interval_width_ = conformal_quantile(residuals, self.interval_alpha)
+        self.regressor_ = clone(self.regressor).fit(X, y)
         self.n_train_ = len(y)
         self.feature_names_ = [str(name) for name in self.features_.get_feature_names_out()]
         return self
 
     def predict(self, tables: RecipeTables) -> np.ndarray:
+        return self.predict_features(self.features_.transform(tables))
+
+    def predict_features(self, X: np.ndarray) -> np.ndarray:
+        """Predicted IBU for rows of this model's feature matrix."""
         import numpy as np
 
-        prediction: np.ndarray = np.clip(
-            self.regressor_.predict(self.features_.transform(tables)), 0, None
-        )
+        prediction: np.ndarray = np.clip(self.regressor_.predict(X), 0, None)
         return prediction
 
     def predict_interval(self, tables: RecipeTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(prediction, low, high)`` in IBU; the interval is a 1 - ``interval_alpha`` interval."""
+        return self.interval_of(self.predict(tables))
+
+    def interval_of(self, prediction: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(prediction, low, high)``: the calibrated interval around predictions (IBU)."""
         import numpy as np
 
-        prediction = self.predict(tables)
         width = self.interval_width_
         if self.interval_scale == "log":
             centre = np.log1p(prediction)
@@ -443,36 +208,51 @@ class IbuModel(BaseEstimator):
             low, high = prediction - width, prediction + width
         return prediction, np.clip(low, 0.0, None), high
 
-    def _out_of_fold_residuals(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def recipe_keys(self, X: np.ndarray) -> list[str]:
+        """A short SHA-256 of each row of this model's feature matrix: the same beer, cleaned the
+        same way, gets the same key (how a stored out-of-fold prediction is found again)."""
+        import hashlib
+
         import numpy as np
-        from sklearn.model_selection import KFold
+
+        rounded = np.round(np.nan_to_num(np.asarray(X, dtype=float), nan=-999.0), 9)
+        return [hashlib.sha256(row.tobytes()).hexdigest()[:16] for row in rounded]
+
+    def _out_of_fold_residuals(
+        self, X: np.ndarray, y: np.ndarray, groups: np.ndarray
+    ) -> np.ndarray:
+        """Absolute residuals (log or IBU scale) of each training row, predicted by a regressor
+        fitted on the other groups' rows: grouped folds, so that a near-duplicate recipe never
+        calibrates its twin's interval."""
+        import numpy as np
 
         residuals = np.zeros(len(y))
-        folds = KFold(self.calibration_folds, shuffle=True, random_state=self.random_state)
-        for train, test in folds.split(X):
+        folds = grouped_folds(groups, repeats=1, splits=self.calibration_folds)
+        for train, test in folds:
             fitted = clone(self.regressor).fit(X[train], y[train])
             predicted = np.clip(fitted.predict(X[test]), 0, None)
-            if self.interval_scale == "log":
-                residuals[test] = np.abs(np.log1p(predicted) - np.log1p(np.clip(y[test], 0, None)))
-            else:
-                residuals[test] = np.abs(predicted - y[test])
+            residuals[test] = self.residuals(y[test], predicted)
         return residuals
+
+    def residuals(self, actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+        """Absolute residuals on the interval's scale (log(1 + IBU) or IBU)."""
+        import numpy as np
+
+        if self.interval_scale == "log":
+            return np.asarray(
+                np.abs(np.log1p(np.clip(predicted, 0, None)) - np.log1p(np.clip(actual, 0, None)))
+            )
+        return np.asarray(np.abs(predicted - actual))
 
 
 def set_threads(model: IbuModel, threads: int) -> None:
     """Use ``threads`` threads when predicting (1 for one recipe, ``PREDICT_THREADS`` in batch)."""
     for estimator in _estimators(model):
-        if hasattr(estimator, "n_jobs") and not _is_forest(estimator):
+        if hasattr(estimator, "n_jobs"):
             estimator.n_jobs = threads
         if getattr(estimator, "_Booster", None) is not None:
             # XGBoost keeps the thread count in the booster, not only in the wrapper.
             estimator.get_booster().set_param({"nthread": threads})
-
-
-def _is_forest(estimator: Any) -> bool:
-    from sklearn.ensemble import ExtraTreesRegressor
-
-    return isinstance(estimator, ExtraTreesRegressor)  # one thread: reproducible sums
 
 
 def _estimators(estimator: Any) -> list[Any]:
@@ -499,22 +279,6 @@ def conformal_quantile(residuals: np.ndarray, alpha: float) -> float:
     return float(ordered[rank - 1])
 
 
-def recipe_regressor(
-    members: tuple[str, ...] = ("trees",), trim_fraction: float = 0.0, **params: Any
-) -> RecipeRegressor:
-    """The recipe regressor wired to the recipe features' column positions (``params``: more
-    ``RecipeRegressor`` parameters)."""
-    names = feature_names()
-    physics = ("log_tinseth_ibu", "alpha_mg_l_hot", "alpha_mg_l_dry", "abv", "og", "ebc")
-    return RecipeRegressor(
-        members=members,
-        trim_fraction=trim_fraction,
-        increasing_columns=tuple(names.index(name) for name in INCREASING_FEATURES),
-        linear_columns=tuple(names.index(name) for name in physics),
-        **params,
-    )
-
-
 def make_model(model_type: str) -> IbuModel:
     """A fresh, unfitted model of ``model_type`` (``baseline`` or ``recipe``)."""
     if model_type == "baseline":
@@ -528,7 +292,7 @@ def make_model(model_type: str) -> IbuModel:
         return IbuModel(
             model_type="recipe",
             features=RecipeFeatures(),
-            regressor=recipe_regressor(),
+            regressor=monotone_recipe_regressor(),
             interval_scale="log",
         )
     raise ModelError(f"unknown --model-type {model_type!r}: use one of {', '.join(MODEL_TYPES)}")

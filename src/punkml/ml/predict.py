@@ -5,7 +5,7 @@ from punkml.ml.recipes import read_recipes
 model = LoadedModel.promoted(settings.models_dir)
 batch = read_recipes(body)                     # JSON or BeerXML; batch.refused names bad fields
 rows = predict_recipes(model, batch.recipes)   # [{"id", "name", "ibu_pred", "ibu_low",
-                                               #   "ibu_high", "model_version"[, "warnings"]}]
+                                               #   "ibu_high", "model_version", "held_out"[, "warnings"]}]
 """
 
 from __future__ import annotations
@@ -17,16 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 from punkml.errors import ModelError
 from punkml.ml.data import RecipeTables, tables_from_beers
-from punkml.ml.registry import load_model, resolve_model_dir
+from punkml.ml.registry import OUT_OF_FOLD_FILE, load_model, read_verified_json, resolve_model_dir
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
 
     from punkml.config import Settings
     from punkml.ml.models import IbuModel
     from punkml.ml.recipes import Recipe
 
-PREDICTION_FIELDS = ("id", "name", "ibu_pred", "ibu_low", "ibu_high", "model_version")
+PREDICTION_FIELDS = ("id", "name", "ibu_pred", "ibu_low", "ibu_high", "model_version", "held_out")
 PREDICTIONS_FILE = "predictions/predictions.parquet"
 
 
@@ -37,12 +38,19 @@ class LoadedModel:
     model: IbuModel
     version: str
     manifest: dict[str, Any]
+    # "<id>:<recipe key>" → the stored out-of-fold row of a beer the model trained on; None when
+    # the version predates out-of-fold predictions (then nobody knows which beers it saw).
+    out_of_fold: dict[str, dict[str, Any]] | None = None
 
     @classmethod
     def from_dir(cls, version_dir: Path) -> LoadedModel:
         model, manifest = load_model(version_dir)
+        rows = read_verified_json(version_dir, OUT_OF_FOLD_FILE, manifest)
         return cls(
-            model=model, version=str(manifest.get("version", version_dir.name)), manifest=manifest
+            model=model,
+            version=str(manifest.get("version", version_dir.name)),
+            manifest=manifest,
+            out_of_fold=None if rows is None else {_key(row): row for row in rows},
         )
 
     @classmethod
@@ -50,10 +58,49 @@ class LoadedModel:
         """The promoted version of ``models_dir`` (or the ``model`` directory when given)."""
         return cls.from_dir(resolve_model_dir(models_dir, model))
 
+    def predict(self, tables: RecipeTables) -> Predictions:
+        """Predictions and intervals for ``tables``: a beer the model trained on (same id, same
+        recipe) gets its stored out-of-fold prediction, any other beer the model's."""
+        import numpy as np
+
+        X = self.model.features_.transform(tables)
+        prediction, low, high = self.model.interval_of(self.model.predict_features(X))
+        held_out: list[bool | None] = [None] * len(tables)
+        if self.out_of_fold is not None:
+            ids = tables.beers["id"].tolist()
+            keys = self.model.recipe_keys(X)
+            prediction, low, high = (np.array(a, dtype=float) for a in (prediction, low, high))
+            for i, (beer_id, key) in enumerate(zip(ids, keys, strict=True)):
+                row = self.out_of_fold.get(f"{beer_id}:{key}")
+                held_out[i] = row is None
+                if row is not None:
+                    prediction[i], low[i], high[i] = (
+                        row["ibu_pred"],
+                        row["ibu_low"],
+                        row["ibu_high"],
+                    )
+        return Predictions(prediction, low, high, held_out)
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """IBU predictions, their intervals, and per beer whether the model never saw it (False: the
+    prediction is its out-of-fold one; None: unknown, an older model version)."""
+
+    ibu: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    held_out: list[bool | None]
+
+
+def _key(row: dict[str, Any]) -> str:
+    return f"{row['id']}:{row['recipe_key']}"
+
 
 def predict_tables(model: LoadedModel, tables: RecipeTables) -> list[dict[str, Any]]:
     """One prediction row per beer of ``tables`` (same order)."""
-    prediction, low, high = model.model.predict_interval(tables)
+    predicted = model.predict(tables)
+    prediction, low, high = predicted.ibu, predicted.low, predicted.high
     ids = tables.beers["id"].tolist()
     names = tables.beers["name"].tolist()
     return [
@@ -64,6 +111,7 @@ def predict_tables(model: LoadedModel, tables: RecipeTables) -> list[dict[str, A
             "ibu_low": round(float(low[i]), 2),
             "ibu_high": round(float(high[i]), 2),
             "model_version": model.version,
+            "held_out": predicted.held_out[i],
         }
         for i in range(len(ids))
     ]
@@ -75,20 +123,20 @@ def predictions_table(model: LoadedModel, tables: RecipeTables) -> pa.Table:
     import pyarrow as pa
 
     from punkml.ml.models import PREDICT_THREADS, set_threads
-    from punkml.pipeline.catalog import predictions_schema
+    from punkml.pipeline.lake_schema import PREDICTIONS
 
     set_threads(model.model, PREDICT_THREADS)
-    prediction, low, high = model.model.predict_interval(tables)
-    return pa.table(
+    predicted = model.predict(tables)
+    return PREDICTIONS.table(
         {
-            "id": pa.array(np.asarray(tables.beers["id"], dtype=np.int64)),
-            "name": pa.array(tables.beers["name"].astype(str).tolist()),
-            "ibu_pred": pa.array(np.round(prediction, 2)),
-            "ibu_low": pa.array(np.round(low, 2)),
-            "ibu_high": pa.array(np.round(high, 2)),
-            "model_version": pa.array([model.version] * len(tables)),
-        },
-        schema=predictions_schema(),
+            "id": np.asarray(tables.beers["id"], dtype=np.int64),
+            "name": tables.beers["name"].astype(str).tolist(),
+            "ibu_pred": np.round(predicted.ibu, 2),
+            "ibu_low": np.round(predicted.low, 2),
+            "ibu_high": np.round(predicted.high, 2),
+            "model_version": [model.version] * len(tables),
+            "held_out": pa.array(predicted.held_out, type=pa.bool_()),
+        }
     )
 
 

@@ -2,9 +2,12 @@
 
 Each version holds ``model.skops`` (the fitted ``IbuModel``, stored with skops: no pickle),
 ``manifest.json`` (its SHA-256, model type, training-data fingerprint, library versions, the
-trusted types it needs), ``metrics.json``, ``features.json`` and ``MODEL_CARD.md``.
-``<models>/PROMOTED`` names the served version. Loading checks the SHA-256 first and refuses a
-file that changed, then lets skops build only the types listed in ``TRUSTED_TYPES``.
+trusted types it needs, the SHA-256 of the JSON files below), ``metrics.json``, ``features.json``,
+``out_of_fold.json`` (each training beer predicted by a model fitted without it, with the grouped
+CV's folds) and ``importances.json`` (permutation importances on those held-out folds), and
+``MODEL_CARD.md``. ``<models>/PROMOTED`` names the served version: a version directory inside the
+registry, nothing else. Loading checks the SHA-256 first and refuses a file that changed, then lets
+skops build only the types listed in ``TRUSTED_TYPES``; the JSON files are checked the same way.
 """
 
 from __future__ import annotations
@@ -30,13 +33,15 @@ MANIFEST_FILE = "manifest.json"
 METRICS_FILE = "metrics.json"
 FEATURES_FILE = "features.json"
 CARD_FILE = "MODEL_CARD.md"
+OUT_OF_FOLD_FILE = "out_of_fold.json"
+IMPORTANCES_FILE = "importances.json"
 PROMOTED_FILE = "PROMOTED"
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 # Types skops may build beyond its own defaults (scikit-learn, numpy basics): ours and XGBoost's.
 TRUSTED_TYPES = (
     "punkml.ml.models.IbuModel",
-    "punkml.ml.models.RecipeRegressor",
+    "punkml.ml.models.MonotoneRecipeRegressor",
     "punkml.ml.features.RecipeFeatures",
     "punkml.ml.features.SeedFeatures",
     "xgboost.sklearn.XGBRegressor",
@@ -101,6 +106,8 @@ def save_model(
     metrics: dict[str, Any],
     card: str,
     version: str | None = None,
+    out_of_fold: list[dict[str, Any]] | None = None,
+    importances: list[dict[str, Any]] | None = None,
 ) -> Path:
     """Write a new version directory (atomically: built aside, then renamed); its path."""
     import skops.io as sio
@@ -113,6 +120,11 @@ def save_model(
     staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=models_dir))
     model_path = staging / MODEL_FILE
     sio.dump(model, model_path)
+    verified: dict[str, str] = {}
+    for name, payload in ((OUT_OF_FOLD_FILE, out_of_fold), (IMPORTANCES_FILE, importances)):
+        if payload is not None:
+            _write_json(staging / name, payload)
+            verified[name] = sha256_file(staging / name)
     manifest = {
         "version": version,
         "model_type": model.model_type,
@@ -124,6 +136,7 @@ def save_model(
         "n_train": model.n_train_,
         "interval": 1.0 - model.interval_alpha,
         "libraries": library_versions(),
+        "files": verified,
     }
     _write_json(staging / MANIFEST_FILE, manifest)
     _write_json(staging / METRICS_FILE, metrics)
@@ -160,6 +173,29 @@ def load_model(version_dir: Path) -> tuple[IbuModel, dict[str, Any]]:
     if not isinstance(model, IbuModel):
         raise ModelError(f"{model_path} does not hold an IBU model")
     return model, manifest
+
+
+def read_verified_json(version_dir: Path, name: str, manifest: dict[str, Any]) -> Any:
+    """A JSON file of a version, checked against the SHA-256 its manifest records; None when the
+    version has no such file (older versions)."""
+    expected = (
+        manifest.get("files", {}).get(name) if isinstance(manifest.get("files"), dict) else None
+    )
+    if expected is None:
+        return None
+    path = version_dir / name
+    if not path.is_file():
+        raise ModelError(f"{path} is missing but the manifest records it: retrain, or restore it")
+    actual = sha256_file(path)
+    if actual != expected:
+        raise ModelError(
+            f"refusing to read {path}: its SHA-256 is {actual} but the manifest records "
+            f"{expected}; the file changed after training: retrain, or restore it"
+        )
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ModelError(f"{path} is not valid JSON: {exc}") from exc
 
 
 def read_manifest(version_dir: Path) -> dict[str, Any]:
@@ -199,12 +235,26 @@ def list_models(models_dir: Path) -> list[ModelInfo]:
 
 
 def promoted_version(models_dir: Path) -> str | None:
-    """The promoted version's name, or None."""
+    """The promoted version's name, or None; ``ModelError`` when ``PROMOTED`` names anything but a
+    version directory inside the registry (a path, ``..``, a link leading out)."""
     path = models_dir / PROMOTED_FILE
     if not path.is_file():
         return None
     version = path.read_text(encoding="utf-8").strip()
-    return version or None
+    if not version:
+        return None
+    if not _VERSION.match(version) or ".." in version:
+        raise ModelError(
+            f"refusing {path}: it names {version[:120]!r}, which is not a version of this "
+            "registry; run `punkml models promote VERSION`"
+        )
+    target = (models_dir / version).resolve()
+    if target.parent != models_dir.resolve():
+        raise ModelError(
+            f"refusing {path}: version {version} leads outside the registry ({target}); "
+            "run `punkml models promote VERSION`"
+        )
+    return version
 
 
 def promote(models_dir: Path, version: str) -> Path:

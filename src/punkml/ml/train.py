@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from punkml.ml.data import RecipeTables, load_training_tables
-from punkml.ml.evaluate import Progress, evaluate_cv, evaluate_seed, seed_as_dict
+from punkml.ml.evaluate import Progress, cross_fit, evaluate_cv, evaluate_seed, seed_as_dict
 from punkml.ml.models import make_model, training_mask
 from punkml.ml.registry import promote, promoted_version, save_model
 
@@ -45,9 +45,12 @@ def fit_model(tables: RecipeTables, model_type: str) -> IbuModel:
 def model_metrics(
     tables: RecipeTables, model_type: str, *, with_cv: bool, progress: Progress | None = None
 ) -> dict[str, Any]:
-    """Seed-protocol metrics (and repeated-CV ones when ``with_cv``) of this model type."""
+    """Seed-protocol metrics (and, when ``with_cv``, grouped and random repeated-CV ones) of
+    this model type."""
     metrics: dict[str, Any] = {"seed": seed_as_dict(evaluate_seed(tables, (model_type,)))[0]}
     if with_cv:
+        grouped = evaluate_cv(tables, (model_type,), progress=progress, grouped=True)
+        metrics["grouped"] = grouped[0].summary()
         metrics["cv"] = evaluate_cv(tables, (model_type,), progress=progress)[0].summary()
     return metrics
 
@@ -72,11 +75,23 @@ def train_model(
     tables = load_training_tables(settings, beers_file)
     model = fit_model(tables, model_type)
     metrics = model_metrics(tables, model_type, with_cv=with_cv, progress=progress)
+    if progress:
+        progress("out-of-fold predictions and importances")
+    crossed = cross_fit(tables, model_type)
+    metrics["out_of_fold"] = crossed.summary()
     metrics["n_train"] = model.n_train_
     metrics["interval_width"] = model.interval_width_
     fingerprint = tables.fingerprint()
     card = model_card(model, metrics, fingerprint, source=str(beers_file or "catalog beers_latest"))
-    path = save_model(models_dir, model, fingerprint=fingerprint, metrics=metrics, card=card)
+    path = save_model(
+        models_dir,
+        model,
+        fingerprint=fingerprint,
+        metrics=metrics,
+        card=card,
+        out_of_fold=crossed.rows,
+        importances=crossed.importances,
+    )
     should_promote = (
         promote_model if promote_model is not None else not promoted_version(models_dir)
     )
@@ -90,15 +105,6 @@ def train_model(
         promoted=bool(should_promote),
         seconds=time.perf_counter() - started,
     )
-
-
-def _learner_summary(regressor: Any) -> str:
-    names = {"trees": "extra trees", "xgb": "XGBoost", "linear": "Huber regression", "knn": "kNN"}
-    members = " + ".join(names.get(m, m) for m in getattr(regressor, "members", ()))
-    if "trees" in getattr(regressor, "members", ()):
-        members += f" ({getattr(regressor, 'forest_aggregate', 'mean')} of the trees)"
-    trim = getattr(regressor, "trim_fraction", 0.0)
-    return members + (f" (worst {trim:.0%} training targets trimmed)" if trim else "")
 
 
 def model_card(model: IbuModel, metrics: dict[str, Any], fingerprint: str, *, source: str) -> str:
@@ -121,10 +127,11 @@ def model_card(model: IbuModel, metrics: dict[str, Any], fingerprint: str, *, so
             "- Original baseline: SimpleImputer(constant -99) + XGBRegressor(100 trees, depth 5, "
             "random_state 42) on abv, target_fg, target_og, ebc, srm, ph."
             if model.model_type == "baseline"
-            else "- Recipe model: hop, malt, gravity, colour and yeast features (Tinseth estimate "
-            "with a per-variety alpha-acid table); "
-            + _learner_summary(model.regressor)
-            + " on log(1 + IBU), chosen by repeated CV on the seed training beers."
+            else "- Recipe model: gradient-boosted trees on log(1 + IBU), non-decreasing in every "
+            "hop feature (Tinseth estimate with a per-variety alpha-acid table; alpha acid and hop "
+            "mass boiled at least 60/45/30/15/5/0 minutes), free in malt, gravity, colour and "
+            "yeast; dry hops left out. Chosen by grouped 5x5 CV (identical hop bills kept in one "
+            "fold)."
         ),
         "",
         "## Protocol and metrics",
@@ -134,17 +141,24 @@ def model_card(model: IbuModel, metrics: dict[str, Any], fingerprint: str, *, so
         f"(median-guess MAE {seed['median_baseline_mae']:.2f}); 90% interval coverage "
         f"{seed['coverage']:.1%}, mean width {seed['mean_interval_width']:.1f} IBU.",
     ]
-    if "cv" in metrics:
-        cv = metrics["cv"]
+    for key, label in (("grouped", "Grouped 5x5 CV"), ("cv", "Random 5x5 CV")):
+        if key in metrics:
+            cv = metrics[key]
+            lines.append(
+                f"- {label} MAE: {cv['mae_mean']:.2f} ± {cv['mae_sd']:.2f}; coverage "
+                f"{cv['coverage_mean']:.1%} ± {cv['coverage_sd']:.1%}."
+            )
+    if "out_of_fold" in metrics:
+        oof = metrics["out_of_fold"]
         lines.append(
-            f"- Repeated 5x5 CV MAE: {cv['mae_mean']:.2f} ± {cv['mae_sd']:.2f}; coverage "
-            f"{cv['coverage_mean']:.1%} ± {cv['coverage_sd']:.1%}."
+            f"- Out-of-fold predictions stored with this version (grouped 5-fold, the CV's first "
+            f"repeat): MAE {oof['mae']:.2f} over {oof['beers']} beers, coverage {oof['coverage']:.1%}."
         )
     lines += [
         "",
         "## Intervals",
         f"- {1 - model.interval_alpha:.0%} split-conformal intervals from out-of-fold residuals of "
-        f"the training beers ({model.interval_scale} scale, half-width {model.interval_width_:.3f}).",
+        f"the training beers over grouped folds ({model.interval_scale} scale, half-width {model.interval_width_:.3f}).",
         "",
         "## Limits",
         "- DIY Dog IBUs are design values with entry errors; 325 beers only. Recipes far from "

@@ -24,40 +24,25 @@ from typing import TYPE_CHECKING, Any
 
 from punkml.config import Settings
 from punkml.errors import LakeError
-from punkml.pipeline.lake import (
-    CLEANED_DIR,
-    DEAD_LETTERS_DIR,
-    PREDICTIONS_DIR,
-    RAW_DIR,
-    Lake,
-)
-from punkml.pipeline.raw import RAW_SUFFIX, raw_schema
-from punkml.pipeline.transform import PARQUET_SUFFIX, dead_letters_schema
+from punkml.pipeline import lake_schema
+from punkml.pipeline.lake import Lake
+from punkml.pipeline.lake_schema import LAKE_TABLES, PARQUET_SUFFIX, RAW, LakeTable
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
     import pyarrow.dataset as pads
 
-CLEANED_TABLES = ("beers", "hop_additions", "malts")
-VIEWS = (
-    "raw_beers",
-    "beers",
-    "beers_latest",
-    "hop_additions",
-    "malts",
-    "dead_letters",
-    "predictions",
+CLEANED_TABLES = tuple(table.name for table in lake_schema.CLEANED_TABLES)
+VIEWS = tuple(
+    view
+    for name in LAKE_TABLES
+    for view in ((name, "beers_latest") if name == "beers" else (name,))
 )
 MAX_SQL_CHARS = 100_000
-# The raw JSON lines' columns for DuckDB's reader (``raw.raw_schema`` in DuckDB's types).
-RAW_COLUMNS = {
-    "seq": "BIGINT",
-    "partition_key": "VARCHAR",
-    "arrived_at": "TIMESTAMPTZ",
-    "payload": "VARCHAR",
-    "payload_base64": "VARCHAR",
-}
+_DUCKDB_TYPES = {"int64": "BIGINT", "string": "VARCHAR", "timestamp[ms, tz=UTC]": "TIMESTAMPTZ"}
+# The raw JSON lines' columns for DuckDB's reader.
+RAW_COLUMNS = {field.name: _DUCKDB_TYPES[str(field.type)] for field in RAW.schema}
 
 # One row per beer id: the event with the highest stream sequence number.
 BEERS_LATEST_SQL = """
@@ -65,22 +50,6 @@ CREATE VIEW beers_latest AS
 SELECT * FROM beers
 QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq DESC) = 1
 """
-
-
-def predictions_schema() -> pa.Schema:
-    """The columns ``punkml predict`` prints, used for an empty ``predictions`` view."""
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            ("id", pa.int64()),
-            ("name", pa.string()),
-            ("ibu_pred", pa.float64()),
-            ("ibu_low", pa.float64()),
-            ("ibu_high", pa.float64()),
-            ("model_version", pa.string()),
-        ]
-    )
 
 
 @dataclass(frozen=True)
@@ -224,45 +193,44 @@ class Catalog:
 
         con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")
-        raw_files = self.lake.files(RAW_DIR, RAW_SUFFIX)
+        raw_files = self.lake.files(RAW.directory, RAW.suffix)
         if raw_files and self.lake.is_local:
             # DuckDB's own reader: gzip JSON lines in parallel, about 2.5 times faster than Arrow's.
             con.read_json(raw_files, format="newline_delimited", columns=RAW_COLUMNS).create_view(
                 "_lake_raw_beers"
             )
         sources = {
-            "raw_beers": None if self.lake.is_local else self._raw_dataset(raw_files),
-            "dead_letters": self._parquet_dataset(DEAD_LETTERS_DIR, dead_letters_schema()),
-            "predictions": self._parquet_dataset(PREDICTIONS_DIR, None),
+            name: self._parquet_dataset(table)
+            for name, table in LAKE_TABLES.items()
+            if table.file_format == "parquet"
         }
-        from punkml.pipeline.cleaned import TABLE_SCHEMAS
-
-        for table in CLEANED_TABLES:
-            sources[table] = self._parquet_dataset(f"{CLEANED_DIR}/{table}", TABLE_SCHEMAS[table])
-        empty = _empty_schemas()
-        for name, source in sources.items():
-            if name != "raw_beers" or not (raw_files and self.lake.is_local):
+        sources[RAW.name] = None if self.lake.is_local else self._raw_dataset(raw_files)
+        for name in LAKE_TABLES:
+            source = sources[name]
+            if name != RAW.name or not (raw_files and self.lake.is_local):
                 # Registered Arrow objects are scanned lazily, with projection and filter pushdown.
                 con.register(
-                    f"_lake_{name}", source if source is not None else empty[name].empty_table()
+                    f"_lake_{name}",
+                    source if source is not None else LAKE_TABLES[name].view_schema.empty_table(),
                 )
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM _lake_{name}")
         con.execute(BEERS_LATEST_SQL)
         return con
 
-    def _parquet_dataset(self, relative: str, schema: pa.Schema | None) -> pads.Dataset | None:
+    def _parquet_dataset(self, table: LakeTable) -> pads.Dataset | None:
         import pyarrow as pa
         import pyarrow.dataset as pads
 
+        relative = table.directory
         files = self.lake.files(relative, PARQUET_SUFFIX)
         if not files:
             return None
         partitioning: Any = "hive"
-        if schema is not None:
+        if table.partition is not None and table.partition.arrow_type is not None:
             partitioning = pads.partitioning(
-                pa.schema([("ingest_date", pa.date32())]), flavor="hive"
+                pa.schema([(table.partition.name, table.partition.arrow_type)]), flavor="hive"
             )
-            schema = _with_ingest_date(schema)
+        schema = table.view_schema
         try:
             return pads.dataset(
                 files,
@@ -283,40 +251,27 @@ class Catalog:
         if not files:
             return None
         file_format = pads.JsonFileFormat(
-            parse_options=pajson.ParseOptions(explicit_schema=raw_schema())
+            parse_options=pajson.ParseOptions(explicit_schema=RAW.schema)
         )
         try:
             return pads.dataset(
-                files, filesystem=self.lake.fs, format=file_format, schema=raw_schema()
+                files, filesystem=self.lake.fs, format=file_format, schema=RAW.schema
             )
         except (OSError, pa.ArrowInvalid) as exc:
             raise LakeError(f"cannot read the raw lake files: {exc}") from exc
 
 
-def _empty_schemas() -> dict[str, pa.Schema]:
-    """The declared columns of each table, for a view over no files yet."""
-    from punkml.pipeline.cleaned import TABLE_SCHEMAS
-
-    return {
-        "raw_beers": raw_schema(),
-        "dead_letters": _with_ingest_date(dead_letters_schema()),
-        "predictions": predictions_schema(),
-        **{table: _with_ingest_date(TABLE_SCHEMAS[table]) for table in CLEANED_TABLES},
-    }
-
-
 def _persist_views(con: duckdb.DuckDBPyConnection, files: dict[str, list[str]]) -> None:
     """Views over ``files`` (per table, relative paths); a table without files is an empty
     table with the declared columns."""
-    empty = _empty_schemas()
     for name, paths in files.items():
         listing = "[" + ", ".join(_sql_text(path) for path in paths) + "]"
         if not paths:
-            con.register("_empty", empty[name].empty_table())
+            con.register("_empty", LAKE_TABLES[name].view_schema.empty_table())
             con.execute(f"CREATE TABLE _empty_{name} AS SELECT * FROM _empty")
             con.unregister("_empty")
             source = f"_empty_{name}"
-        elif name == "raw_beers":
+        elif name == RAW.name:
             columns = "{" + ", ".join(f"{k}: '{v}'" for k, v in RAW_COLUMNS.items()) + "}"
             source = f"read_json({listing}, format = 'newline_delimited', columns = {columns})"
         else:
@@ -347,7 +302,7 @@ def _file_rows(lake: Lake, path: str, suffix: str) -> int:
     import pyarrow.parquet as pq
 
     try:
-        if suffix == RAW_SUFFIX:
+        if suffix == RAW.suffix:
             return gzip.decompress(lake.read_bytes(path)).count(b"\n")
         with lake.fs.open_input_file(path) as handle:
             return int(pq.ParquetFile(handle).metadata.num_rows)
@@ -377,17 +332,6 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _with_ingest_date(schema: pa.Schema) -> pa.Schema:
-    import pyarrow as pa
-
-    return schema.append(pa.field("ingest_date", pa.date32()))
-
-
 def _table_locations() -> dict[str, tuple[str, str]]:
     """Lake directory and file suffix of each table that has files."""
-    return {
-        "raw_beers": (RAW_DIR, RAW_SUFFIX),
-        **{table: (f"{CLEANED_DIR}/{table}", PARQUET_SUFFIX) for table in CLEANED_TABLES},
-        "dead_letters": (DEAD_LETTERS_DIR, PARQUET_SUFFIX),
-        "predictions": (PREDICTIONS_DIR, PARQUET_SUFFIX),
-    }
+    return {name: (table.directory, table.suffix) for name, table in LAKE_TABLES.items()}

@@ -125,8 +125,10 @@ def ingest_once(
     """Fetch one random beer from the source and put it on the stream."""
     from punkml.pipeline.runner import ingest_once as collect_one
 
-    seq = collect_one(_settings(home), source, stream_uri=stream)
+    invalid: list[str] = []
+    seq = collect_one(_settings(home), source, stream_uri=stream, on_invalid=invalid.append)
     typer.echo(f"put 1 beer on the stream as record {seq}")
+    _exit_if_invalid(invalid)
 
 
 @ingest_app.command("backfill")
@@ -137,9 +139,34 @@ def ingest_backfill(
     from punkml.pipeline.runner import backfill
     from punkml.progress import progress
 
+    invalid: list[str] = []
     with progress("backfill", unit="beers put") as step:
-        total = backfill(_settings(home), source, stream_uri=stream, on_put=step.advance)
+        total = backfill(
+            _settings(home),
+            source,
+            stream_uri=stream,
+            on_put=step.advance,
+            on_invalid=invalid.append,
+        )
     typer.echo(f"put {total} beers on the stream")
+    _exit_if_invalid(invalid)
+
+
+EXIT_INVALID_BEERS = 3
+"""``ingest once|backfill``: everything was put, but some beers failed the schema."""
+
+
+def _exit_if_invalid(invalid: list[str]) -> None:
+    """Say how many beers failed the schema and exit with ``EXIT_INVALID_BEERS``, if any did."""
+    if not invalid:
+        return
+    typer.echo(
+        f"warning: {len(invalid)} of them failed the schema; they are on the stream as received "
+        "and the cleaned delivery dead-letters them (see `punkml status` and the dead_letters "
+        f"view). First: {invalid[0]}",
+        err=True,
+    )
+    raise typer.Exit(EXIT_INVALID_BEERS)
 
 
 @ingest_app.command("run")

@@ -2,7 +2,9 @@
 
 ``collect_random`` is the original project's Lambda (one random beer per run); ``collect_all``
 is the backfill (every beer of every page). Each record's partition key is the beer id and its data
-the beer's JSON. Records past the stream's retention are trimmed after each collection. The outcome of every collection (last success, errors) is kept in
+the beer's JSON. A served beer that fails the schema is put on the stream as received all the same
+(the raw delivery keeps everything; the cleaned delivery dead-letters it with the reason) and
+reported to ``on_invalid``: the rest of the page and of the backfill go on. Records past the stream's retention are trimmed after each collection. The outcome of every collection (last success, errors) is kept in
 ``<home>/state/collector.json`` for ``punkml status``.
 """
 
@@ -31,22 +33,36 @@ BACKFILL_BATCH = 500
 """Beers put on the stream per transaction during a backfill."""
 
 
+InvalidBeerHandler = Callable[[str], None]
+"""Told why a served beer fails the schema (the message names the beer and the field)."""
+
+
 class BeerSource(Protocol):
     """What the collector needs from a Punk API client (``punkml.source.PunkClient``)."""
 
-    def get_random_beer(self) -> dict[str, Any]: ...
+    def get_random_beer(self, *, on_invalid: InvalidBeerHandler | None = None) -> Any: ...
 
-    def iter_beers(self, per_page: int = 80, **filters: Any) -> Iterator[dict[str, Any]]: ...
+    def iter_beers(
+        self, per_page: int = 80, *, on_invalid: InvalidBeerHandler | None = None, **filters: Any
+    ) -> Iterator[Any]: ...
 
 
-def beer_record(beer: dict[str, Any]) -> tuple[str, bytes]:
+def log_invalid(message: str) -> None:
+    """The default ``on_invalid``: a warning in the log."""
+    log.warning("put on the stream as received, for the dead letters: %s", message)
+
+
+def beer_record(beer: Any) -> tuple[str, bytes]:
     """The stream record of a beer: (partition key = its id, its JSON bytes)."""
-    return str(beer.get("id", "unknown"))[:64] or "unknown", orjson.dumps(beer)
+    beer_id = beer.get("id", "unknown") if isinstance(beer, dict) else "unknown"
+    return str(beer_id)[:64] or "unknown", orjson.dumps(beer)
 
 
-def collect_random(source: BeerSource, stream: Stream) -> int:
+def collect_random(
+    source: BeerSource, stream: Stream, *, on_invalid: InvalidBeerHandler = log_invalid
+) -> int:
     """Fetch one random beer and put it on the stream; return its sequence number."""
-    seq = stream.put([beer_record(source.get_random_beer())])[0]
+    seq = stream.put([beer_record(source.get_random_beer(on_invalid=on_invalid))])[0]
     stream.trim()
     return seq
 
@@ -57,11 +73,12 @@ def collect_all(
     *,
     batch_size: int = BACKFILL_BATCH,
     on_put: Callable[[int], None] | None = None,
+    on_invalid: InvalidBeerHandler = log_invalid,
 ) -> int:
     """Put every beer of every page on the stream, ``batch_size`` per put; return how many."""
     total = 0
     pending: list[tuple[str, bytes]] = []
-    for beer in source.iter_beers():
+    for beer in source.iter_beers(on_invalid=on_invalid):
         pending.append(beer_record(beer))
         if len(pending) >= batch_size:
             total += _put(stream, pending, on_put)
@@ -93,6 +110,11 @@ class CollectorState:
     errors_total: int = 0
     fetches_total: int = 0
     records_put_total: int = 0
+    invalid_total: int = 0
+    """Beers put although they failed the schema (dead-lettered by the cleaned delivery)."""
+    last_invalid: int = 0
+    """How many of those the last collection put."""
+    last_invalid_error: str | None = None
 
     @staticmethod
     def path(settings: Settings) -> Path:
@@ -134,10 +156,19 @@ class CollectorState:
 
 
 def record_outcome(
-    settings: Settings, *, records: int = 0, error: BaseException | None = None
+    settings: Settings,
+    *,
+    records: int = 0,
+    error: BaseException | None = None,
+    invalid: list[str] | None = None,
 ) -> None:
-    """Update the saved collector state with one collection's outcome."""
+    """Update the saved collector state with one collection's outcome (``invalid``: why each
+    beer put although it failed the schema was invalid)."""
     state = CollectorState.load(settings)
+    state.last_invalid = len(invalid or [])
+    state.invalid_total += state.last_invalid
+    if invalid:
+        state.last_invalid_error = invalid[-1][:500]
     if error is None:
         state.succeeded(records)
     else:

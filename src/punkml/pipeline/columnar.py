@@ -1,50 +1,50 @@
-"""The cleaned delivery's fast path: a batch of stream records validated and cleaned by columns.
+"""The cleaning: beers validated, parsed and cleaned into the cleaned tables by columns.
 
-The per-record path (``transform.transform_records``: pydantic validation into dicts, then
-``CleanedBatch.add``) costs about 35 µs a beer, nearly all of it building and walking Python
-objects. This path builds no object per value:
+This is the one cleaning implementation. It builds no Python object per value:
 
 1. **Gate.** Each payload is decoded once by a msgspec decoder generated from the schema's typed
    dicts (``punkml.source.schema``: the schema stays declared once), with the same strictness, the
    same required and optional keys and the same length and range constraints. The decoder runs in
    C and accepts a subset of what pydantic accepts (see ``tests/pipeline/test_columnar.py``, which
-   checks that on thousands of mutated beers). Anything it refuses, and anything that is not one
-   line of JSON, goes to the per-record path, which has the last word: its error message for a
-   dead letter, or its rows.
-2. **Parse.** The records that passed are joined into one newline-delimited block and parsed by
-   Arrow's JSON reader into nested columns, only the fields the cleaned tables need.
-3. **Clean.** The tables are computed column-wise with the same functions as the per-record path
-   (``punkml.pipeline.normalize``), applied once per distinct spelling (units, ``add`` texts, hop
-   and malt names), so both paths give the same rows bit for bit (tested).
+   checks that on thousands of mutated beers). What it refuses is judged by the schema's pydantic
+   adapter, which has the last word: its error for a dead letter, or the beer re-serialized as one
+   line of JSON for the next steps (``punkml.pipeline.cleaned``).
+2. **Parse.** The valid payloads are joined into one newline-delimited block and parsed by Arrow's
+   JSON reader into nested columns, only the fields the cleaned tables need.
+3. **Clean.** The tables (``punkml.pipeline.lake_schema``, built by column name) are computed
+   column-wise with the rules of ``punkml.pipeline.normalize``, applied once per distinct spelling
+   (units, ``add`` texts, hop and malt names).
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import operator
 import types
 import typing
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Annotated, Any, NotRequired, Required
+from typing import Annotated, Any, NotRequired, Required
 
+import msgspec
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
 from typing_extensions import is_typeddict
 
-from punkml.pipeline.cleaned import (
-    BEERS_SCHEMA,
-    HOP_ADDITIONS_SCHEMA,
-    MALTS_SCHEMA,
-    TIMESTAMP,
-    _hop_facts,
+from punkml.pipeline.lake_schema import BEERS, HOP_ADDITIONS, MALTS, TIMESTAMP
+from punkml.pipeline.normalize import (
+    DEFAULT_BOIL_MINUTES,
+    HopFacts,
+    addition_minutes,
+    grams,
+    hop_facts,
     ibu_flag,
+    litres,
 )
-from punkml.pipeline.normalize import DEFAULT_BOIL_MINUTES, addition_minutes, grams, litres
-from punkml.source.schema import Beer
-
-if TYPE_CHECKING:
-    import msgspec
-    import pyarrow as pa
+from punkml.source.schema import Beer, Bounds
 
 # The annotated-types constraints pydantic's ``Field`` records, by class name → msgspec.Meta keyword.
 _CONSTRAINTS = {
@@ -65,9 +65,26 @@ _PLAIN_TYPES = (str, int, float, bool, type(None))
 def gate_decoder() -> msgspec.json.Decoder[Any]:
     """A msgspec JSON decoder that accepts exactly the beers the schema's pydantic adapter
     accepts, or fewer (never more)."""
-    import msgspec
-
     return msgspec.json.Decoder(_gate_type(Beer, {}), strict=True)
+
+
+def _constraints(extras: Sequence[Any]) -> dict[str, Any]:
+    """msgspec.Meta keywords for the metadata of an ``Annotated`` type.
+
+    A ``Bounds`` with an alternative range (gravities as 1.050 or 1050) becomes its first range
+    only: a subset of what pydantic accepts, so the other convention goes to pydantic.
+    """
+    constraints: dict[str, Any] = {}
+    for extra in extras:
+        if isinstance(extra, Bounds):
+            constraints["ge"], constraints["le"] = extra.low, extra.high
+            continue
+        for item in getattr(extra, "metadata", None) or [extra]:
+            keyword = _CONSTRAINTS.get(type(item).__name__)
+            if keyword is None:
+                raise TypeError(f"no msgspec equivalent for the schema constraint {item!r}")
+            constraints[keyword] = getattr(item, keyword)
+    return constraints
 
 
 def _gate_type(hint: Any, structs: dict[type, Any]) -> Any:
@@ -76,19 +93,10 @@ def _gate_type(hint: Any, structs: dict[type, Any]) -> Any:
     Raises ``TypeError`` for anything it does not know how to mirror, so a schema change cannot
     silently weaken the gate.
     """
-    import msgspec
-
     origin = typing.get_origin(hint)
     if origin is Annotated:
         base, *extras = typing.get_args(hint)
-        constraints: dict[str, Any] = {}
-        for extra in extras:
-            for item in getattr(extra, "metadata", None) or [extra]:
-                keyword = _CONSTRAINTS.get(type(item).__name__)
-                if keyword is None:
-                    raise TypeError(f"no msgspec equivalent for the schema constraint {item!r}")
-                constraints[keyword] = getattr(item, keyword)
-        return Annotated[_gate_type(base, structs), msgspec.Meta(**constraints)]
+        return Annotated[_gate_type(base, structs), msgspec.Meta(**_constraints(extras))]
     if origin in (typing.Union, types.UnionType):
         members = [_gate_type(arg, structs) for arg in typing.get_args(hint)]
         return functools.reduce(operator.or_, members)
@@ -137,8 +145,6 @@ def passes_gate(data: bytes) -> bool:
 @lru_cache(maxsize=1)
 def parse_schema() -> pa.Schema:
     """The fields of a beer the cleaned tables read, typed as the tables store them."""
-    import pyarrow as pa
-
     quantity = pa.struct([("value", pa.float64()), ("unit", pa.string())])
     hop = pa.struct(
         [
@@ -174,11 +180,6 @@ def parse_schema() -> pa.Schema:
 
 def parse_block(payloads: Sequence[bytes]) -> pa.Table | None:
     """The payloads (each one line of JSON) parsed into one row each; None if Arrow refuses."""
-    import io
-
-    import pyarrow as pa
-    import pyarrow.json as pajson
-
     block = b"\n".join(payloads)
     try:
         table = pajson.read_json(
@@ -202,45 +203,38 @@ def parse_block(payloads: Sequence[bytes]) -> pa.Table | None:
 def clean_columns(
     parsed: pa.Table, seqs: Sequence[int], arrived_at_ms: Sequence[int]
 ) -> dict[str, pa.Table]:
-    """The cleaned tables of valid beers parsed by ``parse_block`` (row i is stream record
-    ``seqs[i]``), equal to what ``CleanedBatch`` makes of the same beers."""
-    import pyarrow as pa
-
+    """The cleaned tables (by name) of valid beers parsed by ``parse_block``; row i is stream
+    record ``seqs[i]``, arrived at ``arrived_at_ms[i]`` (its ``ingested_at``)."""
     seq = np.asarray(seqs, dtype=np.int64)
     micros = np.asarray(arrived_at_ms, dtype=np.int64) * 1000
     column = {name: parsed.column(name).combine_chunks() for name in parsed.column_names}
     ingredients = column["ingredients"]
     hops = _list_column(ingredients.field("hops"))
     malts = _list_column(ingredients.field("malt"))
-    beer_ids = column["id"].to_numpy(zero_copy_only=False)
     boil_total = _boil_totals(hops.values.field("add"), hops.offsets)
     ibu, target_og = column["ibu"].to_pylist(), column["target_og"].to_pylist()
-    beers = pa.Table.from_arrays(
-        [
-            column["id"],
-            column["name"],
-            *[
-                column[name]
-                for name in ("abv", "ibu", "target_fg", "target_og", "ebc", "srm", "ph")
-            ],
-            column["attenuation_level"],
-            _converted(column["volume"], litres, positive_only=True),
-            _converted(column["boil_volume"], litres, positive_only=True),
-            pa.array(boil_total, pa.float64()),
-            ingredients.field("yeast"),
-            pa.array([text or None for text in column["first_brewed"].to_pylist()], pa.string()),
-            pa.array([ibu_flag(i, og) for i, og in zip(ibu, target_og, strict=True)], pa.string()),
-            pa.array(np.diff(hops.offsets), pa.int32()),
-            pa.array(np.diff(malts.offsets), pa.int32()),
-            pa.array(seq, pa.int64()),
-            _timestamps(micros),
-        ],
-        schema=BEERS_SCHEMA,
+    as_received = ("id", "name", "abv", "ibu", "target_fg", "target_og", "ebc", "srm", "ph")
+    beers = BEERS.table(
+        {
+            **{name: column[name] for name in (*as_received, "attenuation_level")},
+            "volume_litres": _converted(column["volume"], litres, positive_only=True),
+            "boil_volume_litres": _converted(column["boil_volume"], litres, positive_only=True),
+            "boil_minutes": boil_total,
+            "yeast": ingredients.field("yeast"),
+            "first_brewed": [text or None for text in column["first_brewed"].to_pylist()],
+            "ibu_flag": [ibu_flag(i, og) for i, og in zip(ibu, target_og, strict=True)],
+            "hop_count": np.diff(hops.offsets),
+            "malt_count": np.diff(malts.offsets),
+            "seq": seq,
+            "ingested_at": _timestamps(micros),
+        }
     )
-    rows = Rows(seq, beer_ids, micros)
-    hop_table = _hop_additions(hops, rows, boil_total)
-    malt_table = _malts(malts, rows)
-    return {"beers": beers, "hop_additions": hop_table, "malts": malt_table}
+    rows = Rows(seq, column["id"].to_numpy(zero_copy_only=False), micros)
+    return {
+        BEERS.name: beers,
+        HOP_ADDITIONS.name: _hop_additions(hops, rows, boil_total),
+        MALTS.name: _malts(malts, rows),
+    }
 
 
 class _Lists(typing.NamedTuple):
@@ -266,27 +260,23 @@ class Rows(typing.NamedTuple):
     beer_id: np.ndarray[Any, np.dtype[np.int64]]
     micros: np.ndarray[Any, np.dtype[np.int64]]
 
-    def columns(self, parents: np.ndarray[Any, Any]) -> tuple[pa.Array, pa.Array, pa.Array]:
-        """The ``seq``, ``beer_id`` and ``ingested_at`` columns of child rows."""
-        import pyarrow as pa
-
-        return (
-            pa.array(self.seq[parents], pa.int64()),
-            pa.array(self.beer_id[parents], pa.int64()),
-            _timestamps(self.micros[parents]),
-        )
+    def columns(self, items: _Lists) -> dict[str, Any]:
+        """The ``seq``, ``beer_id``, ``position`` and ``ingested_at`` columns of child rows."""
+        parents = items.parents()
+        return {
+            "seq": self.seq[parents],
+            "beer_id": self.beer_id[parents],
+            "position": items.positions(parents),
+            "ingested_at": _timestamps(self.micros[parents]),
+        }
 
 
 def _timestamps(micros: np.ndarray[Any, Any]) -> pa.Array:
-    import pyarrow as pa
-
     return pa.array(micros, pa.int64()).cast(TIMESTAMP)
 
 
 def _list_column(column: pa.Array) -> _Lists:
     """A list column's items and offsets, with a missing (null) list read as an empty one."""
-    import pyarrow.compute as pc
-
     counts = pc.fill_null(pc.list_value_length(column), 0).to_numpy(zero_copy_only=False)
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
@@ -295,8 +285,6 @@ def _list_column(column: pa.Array) -> _Lists:
 
 def _encode(array: pa.Array) -> tuple[np.ndarray[Any, Any], list[Any]]:
     """Codes and distinct values of a column (nulls become the value None)."""
-    import pyarrow.compute as pc
-
     encoded = pc.dictionary_encode(array, null_encoding="encode")
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     return codes, encoded.dictionary.to_pylist()
@@ -304,8 +292,6 @@ def _encode(array: pa.Array) -> tuple[np.ndarray[Any, Any], list[Any]]:
 
 def _mapped(array: pa.Array, function: Any, type_: pa.DataType) -> pa.Array:
     """``function`` of every value, computed once per distinct value."""
-    import pyarrow as pa
-
     codes, distinct = _encode(array)
     return pa.array([function(value) for value in distinct], type_).take(pa.array(codes))
 
@@ -331,7 +317,6 @@ def _converted(quantity: pa.StructArray, convert: Any, *, positive_only: bool) -
     """``convert(value, unit)`` for every row, for a conversion that is ``value * factor(unit)``
     (``litres``, ``grams``), refused for a missing value or an unknown unit, and for a negative
     value (or, with ``positive_only``, a zero one): the factor is looked up once per unit."""
-
     codes, units = _encode(quantity.field("unit"))
     factors = _floats([convert(1.0, unit) for unit in units])[codes]
     return _scaled(quantity.field("value"), factors, positive_only=positive_only)
@@ -342,8 +327,6 @@ def _scaled(
 ) -> pa.Array:
     """``value * factor`` per row; null where the value is missing or negative (or not positive
     with ``positive_only``) or the factor is NaN (no factor)."""
-    import pyarrow as pa
-
     numbers = values.to_numpy(zero_copy_only=False).astype(np.float64)
     with np.errstate(invalid="ignore"):
         usable = (numbers > 0) if positive_only else (numbers >= 0)
@@ -358,11 +341,8 @@ def _floats(values: Sequence[float | None]) -> np.ndarray[Any, np.dtype[np.float
 
 
 def _hop_additions(hops: _Lists, rows: Rows, boil_total: np.ndarray[Any, Any]) -> pa.Table:
-    """The ``hop_additions`` rows: ``CleanedBatch.add``'s, with ``_hop_facts`` once per distinct
-    (name, add, attribute, unit, boil length)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
+    """The ``hop_additions`` rows, with ``normalize.hop_facts`` once per distinct (name, add,
+    attribute, unit, boil length)."""
     items, parents = hops.values, hops.parents()
     amount = items.field("amount")
     attribute = pc.fill_null(items.field("attribute"), "")  # null here means the key was absent
@@ -382,58 +362,42 @@ def _hop_additions(hops: _Lists, rows: Rows, boil_total: np.ndarray[Any, Any]) -
         key, span = key * len(distinct) + codes, span * len(distinct)
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     facts = [
-        _hop_facts(*(distinct[codes[item]] for codes, distinct in parts)) for item in first.tolist()
+        hop_facts(*(distinct[codes[item]] for codes, distinct in parts)) for item in first.tolist()
     ]
-    fact_columns = list(zip(*facts, strict=True)) or [()] * 7
     take = pa.array(inverse.reshape(-1), pa.int64())
-    names, stages, minutes, kinds, alphas, flags = (
-        pa.array(fact_columns[i], type_).take(take)
-        for i, type_ in enumerate(
-            (pa.string(), pa.string(), pa.float64(), pa.string(), pa.float64(), pa.bool_())
-        )
+
+    def fact(name: str) -> pa.Array:
+        values = [getattr(one, name) for one in facts]
+        return pa.array(values, HOP_ADDITIONS.column(name).type).take(take)
+
+    factors = _floats([one.grams_per_unit for one in facts])[inverse.reshape(-1)]
+    return HOP_ADDITIONS.table(
+        {
+            **rows.columns(hops),
+            "grams": _scaled(amount.field("value"), factors),
+            "amount_value": amount.field("value"),
+            "amount_unit": amount.field("unit"),
+            "add_raw": items.field("add"),
+            "attribute_raw": attribute,
+            **{name: fact(name) for name in _HOP_FACT_COLUMNS},
+        }
     )
-    factors = _floats(fact_columns[6])[inverse.reshape(-1)]
-    seq, beer_id, ingested_at = rows.columns(parents)
-    return pa.Table.from_arrays(
-        [
-            seq,
-            beer_id,
-            pa.array(hops.positions(parents), pa.int32()),
-            names,
-            _scaled(amount.field("value"), factors),
-            amount.field("value"),
-            amount.field("unit"),
-            items.field("add"),
-            stages,
-            minutes,
-            attribute,
-            kinds,
-            alphas,
-            flags,
-            ingested_at,
-        ],
-        schema=HOP_ADDITIONS_SCHEMA,
-    )
+
+
+# The hop_additions columns that are a ``HopFacts`` field of the same name.
+_HOP_FACT_COLUMNS = tuple(name for name in HopFacts._fields if name != "grams_per_unit")
 
 
 def _malts(malts: _Lists, rows: Rows) -> pa.Table:
-    """The ``malts`` rows, as ``CleanedBatch.add`` makes them."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    items, parents = malts.values, malts.parents()
+    """The ``malts`` rows."""
+    items = malts.values
     amount = items.field("amount")
-    seq, beer_id, ingested_at = rows.columns(parents)
-    return pa.Table.from_arrays(
-        [
-            seq,
-            beer_id,
-            pa.array(malts.positions(parents), pa.int32()),
-            _mapped(items.field("name"), str.strip, pa.string()),
-            pc.divide(_converted(amount, grams, positive_only=False), 1000.0),
-            amount.field("value"),
-            amount.field("unit"),
-            ingested_at,
-        ],
-        schema=MALTS_SCHEMA,
+    return MALTS.table(
+        {
+            **rows.columns(malts),
+            "malt_name": _mapped(items.field("name"), str.strip, pa.string()),
+            "kilograms": pc.divide(_converted(amount, grams, positive_only=False), 1000.0),
+            "amount_value": amount.field("value"),
+            "amount_unit": amount.field("unit"),
+        }
     )

@@ -16,9 +16,13 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import NamedTuple
 
 DEFAULT_BOIL_MINUTES = 60.0
 MAX_BOIL_MINUTES = 240.0
+# An IBU far above what hops can give (about 120 is the solubility limit; DIY Dog's highest real
+# claims are in the low hundreds) is flagged, not dropped.
+IMPLAUSIBLE_IBU = 300.0
 
 STAGES = ("mash", "first-wort", "boil", "whirlpool", "dry-hop", "other")
 ATTRIBUTES = ("bittering", "flavour", "aroma", "twist", "other")
@@ -324,3 +328,46 @@ def litres(value: float | None, unit: str) -> float | None:
         return None
     factor = _LITRES_PER_UNIT.get(_clean_text(unit).rstrip("."))
     return None if factor is None else float(value) * factor
+
+
+def ibu_flag(ibu: float | None, target_og: float | None) -> str | None:
+    """Why an IBU must not be trusted as a bitterness, or None when it can be.
+
+    'missing' when absent; 'equals_target_og' for the entry error where the target OG was copied
+    into the IBU field (beers 137 and 185); 'implausible' above ``IMPLAUSIBLE_IBU``.
+    """
+    if ibu is None:
+        return "missing"
+    if target_og is not None and target_og > 900 and abs(ibu - target_og) < 0.5:
+        return "equals_target_og"
+    if ibu > IMPLAUSIBLE_IBU or ibu < 0:
+        return "implausible"
+    return None
+
+
+class HopFacts(NamedTuple):
+    """Everything normalized about one hop spelling (fields named as hop_additions' columns)."""
+
+    hop_name: str
+    stage: str
+    boil_minutes: float | None
+    attribute: str
+    alpha_acid_pct: float | None
+    is_hop: bool
+    grams_per_unit: float | None
+
+
+@lru_cache(maxsize=16384)
+def hop_facts(name: str, add: str, attribute: str, unit: str, boil_total: float) -> HopFacts:
+    """The normalized name, stage, boil minutes, attribute, stated alpha acid, is-a-hop and grams
+    per unit of the amount of one hop addition, in a recipe whose boil lasts ``boil_total``."""
+    stage, minutes = normalize_stage(add, boil_total)
+    return HopFacts(
+        name.strip(),
+        stage,
+        minutes,
+        normalize_attribute(attribute),
+        alpha_from_attribute(attribute),
+        is_hop(name),
+        grams(1.0, unit),
+    )

@@ -12,35 +12,16 @@ import base64
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import orjson
 
 from punkml.pipeline.lake import RAW_DIR, Lake, batch_file_name
+from punkml.pipeline.lake_schema import RAW_SUFFIX
 from punkml.pipeline.stream import Record
 
-if TYPE_CHECKING:
-    import pyarrow as pa
-
-RAW_SUFFIX = ".jsonl.gz"
 GZIP_LEVEL = 2
 """ISA-L level (0-3). ISA-L's deflate (python-isal) writes ordinary gzip about four times faster
 than zlib; at level 2 these records compress to about the size zlib's level 1 gives."""
-
-
-def raw_schema() -> pa.Schema:
-    """Columns of a raw JSON line, as the catalog reads them."""
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            pa.field("seq", pa.int64(), nullable=False),
-            pa.field("partition_key", pa.string(), nullable=False),
-            pa.field("arrived_at", pa.timestamp("ms", tz="UTC"), nullable=False),
-            pa.field("payload", pa.string()),
-            pa.field("payload_base64", pa.string()),
-        ]
-    )
 
 
 @lru_cache(maxsize=4096)

@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 
 from punkml.config import Settings
 from punkml.errors import ConfigError, DeliveryError, PunkmlError, SourceError
-from punkml.pipeline.collector import BeerSource, collect_random, record_outcome
+from punkml.pipeline.collector import (
+    BeerSource,
+    InvalidBeerHandler,
+    collect_random,
+    log_invalid,
+    record_outcome,
+)
 from punkml.pipeline.delivery import Deliverer, DeliveryConfig, DeliveryStats, Sink
 from punkml.pipeline.lake import Lake
 from punkml.pipeline.raw import RawSink
@@ -249,14 +255,16 @@ def backfill(
     *,
     stream_uri: str | None = None,
     on_put: Callable[[int], None] | None = None,
+    on_invalid: InvalidBeerHandler | None = None,
 ) -> int:
     """Put every beer of the Punk API at ``source_url`` on the stream; return how many.
 
-    The outcome is recorded for ``punkml status``; ``on_put(count)`` follows the progress.
+    The outcome is recorded for ``punkml status``; ``on_put(count)`` follows the progress;
+    ``on_invalid(message)`` hears of each beer put although it failed the schema.
     """
     from punkml.pipeline.collector import collect_all
 
-    with _recorded_collection(settings) as tally:
+    with _recorded_collection(settings, on_invalid) as tally:
 
         def count(records: int) -> None:
             tally.records += records
@@ -264,14 +272,29 @@ def backfill(
                 on_put(records)
 
         return _with_source(
-            settings, source_url, stream_uri, lambda c, s: collect_all(c, s, on_put=count)
+            settings,
+            source_url,
+            stream_uri,
+            lambda c, s: collect_all(c, s, on_put=count, on_invalid=tally.invalid_beer),
         )
 
 
-def ingest_once(settings: Settings, source_url: str, *, stream_uri: str | None = None) -> int:
-    """Put one random beer of the Punk API at ``source_url`` on the stream; return its seq."""
-    with _recorded_collection(settings) as tally:
-        seq = _with_source(settings, source_url, stream_uri, collect_random)
+def ingest_once(
+    settings: Settings,
+    source_url: str,
+    *,
+    stream_uri: str | None = None,
+    on_invalid: InvalidBeerHandler | None = None,
+) -> int:
+    """Put one random beer of the Punk API at ``source_url`` on the stream; return its seq
+    (``on_invalid`` as for ``backfill``)."""
+    with _recorded_collection(settings, on_invalid) as tally:
+        seq = _with_source(
+            settings,
+            source_url,
+            stream_uri,
+            lambda c, s: collect_random(c, s, on_invalid=tally.invalid_beer),
+        )
         tally.records = 1
         return seq
 
@@ -279,18 +302,29 @@ def ingest_once(settings: Settings, source_url: str, *, stream_uri: str | None =
 @dataclass
 class _Tally:
     records: int = 0
+    invalid: list[str] = field(default_factory=list)
+    on_invalid: InvalidBeerHandler | None = None
+
+    def invalid_beer(self, message: str) -> None:
+        log_invalid(message)
+        self.invalid.append(message)
+        if self.on_invalid is not None:
+            self.on_invalid(message)
 
 
 @contextlib.contextmanager
-def _recorded_collection(settings: Settings) -> Iterator[_Tally]:
-    """Record the collection's outcome (records put, and the error if any) for ``punkml status``."""
-    tally = _Tally()
+def _recorded_collection(
+    settings: Settings, on_invalid: InvalidBeerHandler | None
+) -> Iterator[_Tally]:
+    """Record the collection's outcome (records put, invalid beers among them, and the error if
+    any) for ``punkml status``."""
+    tally = _Tally(on_invalid=on_invalid)
     try:
         yield tally
     except BaseException as exc:
-        record_outcome(settings, records=tally.records, error=exc)
+        record_outcome(settings, records=tally.records, error=exc, invalid=tally.invalid)
         raise
-    record_outcome(settings, records=tally.records)
+    record_outcome(settings, records=tally.records, invalid=tally.invalid)
 
 
 def _with_source(
@@ -374,10 +408,11 @@ def _collect_once(
     summary: IngestionSummary,
 ) -> None:
     summary.collections += 1
+    tally = _Tally()
     try:
         source = source_factory()
         try:
-            seq = collect_random(source, stream)
+            seq = collect_random(source, stream, on_invalid=tally.invalid_beer)
         finally:
             close = getattr(source, "close", None)
             if callable(close):
@@ -388,5 +423,5 @@ def _collect_once(
         record_outcome(settings, error=exc)
         return
     summary.records_put += 1
-    record_outcome(settings, records=1)
+    record_outcome(settings, records=1, invalid=tally.invalid)
     log.info("collected one beer as record %d", seq)

@@ -149,4 +149,10 @@ def format_status(status: dict[str, Any]) -> str:
         f"{collector['consecutive_errors']} errors since, {collector['errors_total']} in total"
         + (f" (last: {collector['last_error']})" if collector["last_error"] else "")
     )
+    if collector.get("invalid_total"):
+        lines.append(
+            f"  invalid  {collector['invalid_total']} beers failed the schema and were put as "
+            f"received for the dead letters ({collector['last_invalid']} in the last collection; "
+            f"last: {collector['last_invalid_error']})"
+        )
     return "\n".join(lines)

@@ -1,10 +1,11 @@
-"""Cleaned delivery: validate each stream record, clean it into Arrow tables, or dead-letter it.
+"""Cleaned delivery: clean each batch of stream records into Parquet, or dead-letter them.
 
-The cleaning itself (``punkml.pipeline.cleaned``) and the schema (``punkml.source.schema``) are
-declared once elsewhere; this module only applies them to stream records: a record that is too
-large, not JSON, or not a Punk API v2 beer goes to ``dead_letters`` with its error and its original
-bytes, and the batch goes on. ``ingested_at`` is the record's arrival time on the stream, never the
-wall clock, so delivering the same records again produces the same rows and files.
+The validation and the cleaning (``punkml.pipeline.cleaned``) and the tables
+(``punkml.pipeline.lake_schema``) are declared once elsewhere; this module applies them to stream
+records: a record that is too large, not JSON, not a Punk API v2 beer, or out of the schema's
+plausible ranges goes to ``dead_letters`` with its error and its original bytes, in stream order,
+and the batch goes on. ``ingested_at`` is the record's arrival time on the stream, never the wall
+clock, so delivering the same records again produces the same rows and files.
 """
 
 from __future__ import annotations
@@ -20,40 +21,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from multiprocessing import get_context
-from typing import TYPE_CHECKING, Any
 
-from punkml.errors import SchemaError
+import pyarrow as pa
+
+from punkml.pipeline.cleaned import clean_payloads, concat_tables
 from punkml.pipeline.lake import CLEANED_DIR, DEAD_LETTERS_DIR, Lake, batch_file_name
+from punkml.pipeline.lake_schema import DEAD_LETTERS, PARQUET_SUFFIX
 from punkml.pipeline.stream import Record
 
-if TYPE_CHECKING:
-    import pyarrow as pa
-
-    from punkml.source.schema import Beer
-
-MAX_BEER_BYTES = 256 * 1024
-"""Largest record accepted as one beer (bytes); real beers are 1-6 KiB."""
-PARQUET_SUFFIX = ".parquet"
 MIN_RECORDS_PER_WORKER = 50
 """Smaller batches are cleaned in process: shipping them to workers would cost more."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def dead_letters_schema() -> pa.Schema:
-    """Columns of the ``dead_letters`` table."""
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            pa.field("seq", pa.int64(), nullable=False),
-            pa.field("partition_key", pa.string(), nullable=False),
-            pa.field("ingested_at", pa.timestamp("us", tz="UTC"), nullable=False),
-            pa.field("error", pa.string(), nullable=False),
-            pa.field("payload", pa.string()),
-            pa.field("payload_base64", pa.string()),
-            pa.field("payload_bytes", pa.int64(), nullable=False),
-        ]
-    )
 
 
 def arrival_time(record: Record) -> datetime:
@@ -76,96 +54,39 @@ class TransformedBatch:
     dead_letters: pa.Table
 
 
-class _DeadLetters:
-    """Dead-letter rows accumulated column by column."""
-
-    def __init__(self) -> None:
-        self.columns: dict[str, list[Any]] = {name: [] for name in dead_letters_schema().names}
-
-    def add(self, record: Record, when: datetime, error: str) -> None:
+def dead_letters_table(refused: Sequence[tuple[Record, str]]) -> pa.Table:
+    """The ``dead_letters`` rows of refused records (with their errors), in the given order."""
+    texts: list[str | None] = []
+    encoded: list[str | None] = []
+    for record, _ in refused:
         try:
-            text: str | None = record.data.decode("utf-8")
-            encoded = None
+            texts.append(record.data.decode("utf-8"))
+            encoded.append(None)
         except UnicodeDecodeError:
-            text, encoded = None, base64.b64encode(record.data).decode("ascii")
-        row = {
-            "seq": record.seq,
-            "partition_key": record.partition_key,
-            "ingested_at": when,
-            "error": error,
-            "payload": text,
+            texts.append(None)
+            encoded.append(base64.b64encode(record.data).decode("ascii"))
+    return DEAD_LETTERS.table(
+        {
+            "seq": [record.seq for record, _ in refused],
+            "partition_key": [record.partition_key for record, _ in refused],
+            "ingested_at": [arrival_time(record) for record, _ in refused],
+            "error": [error for _, error in refused],
+            "payload": texts,
             "payload_base64": encoded,
-            "payload_bytes": len(record.data),
+            "payload_bytes": [len(record.data) for record, _ in refused],
         }
-        for name, column in self.columns.items():
-            column.append(row[name])
-
-    def to_table(self) -> pa.Table:
-        import pyarrow as pa
-
-        return pa.Table.from_pydict(self.columns, schema=dead_letters_schema())
-
-
-def validate_record(record: Record) -> Beer:
-    """The record's payload as a validated beer; ``SchemaError`` says why it is not one."""
-    from punkml.source.schema import validate_beer_json
-
-    if len(record.data) > MAX_BEER_BYTES:
-        raise SchemaError(
-            f"record is {len(record.data)} bytes, over the {MAX_BEER_BYTES}-byte limit of one beer"
-        )
-    return validate_beer_json(record.data)
-
-
-def transform_records(records: Sequence[Record]) -> TransformedBatch:
-    """Validate and clean ``records``; every record ends up in the tables or in the dead letters."""
-    from punkml.pipeline.cleaned import CleanedBatch
-
-    batch = CleanedBatch()
-    dead = _DeadLetters()
-    for record in records:
-        when = arrival_time(record)
-        try:
-            beer = validate_record(record)
-        except SchemaError as exc:
-            dead.add(record, when, str(exc))
-            continue
-        try:
-            batch.add(beer, seq=record.seq, ingested_at=when)
-        except Exception as exc:  # a transform bug must not stop the delivery: dead-letter it
-            # CleanedBatch.add appends nothing unless the whole beer cleaned, so the batch is whole.
-            dead.add(record, when, f"cannot clean beer: {type(exc).__name__}: {exc}")
-    return TransformedBatch(tables=batch.to_tables(), dead_letters=dead.to_table())
+    )
 
 
 def transform_batch(records: Sequence[Record]) -> TransformedBatch:
-    """``transform_records``'s result, computed column-wise for the records the fast path can
-    prove valid (``punkml.pipeline.columnar``) and record by record for the others."""
-    import pyarrow as pa
-
-    from punkml.pipeline import columnar
-
-    fast = [
-        record
-        for record in records
-        if len(record.data) <= MAX_BEER_BYTES and columnar.passes_gate(record.data)
-    ]
-    parsed = columnar.parse_block([record.data for record in fast]) if fast else None
-    if parsed is None:
-        return transform_records(records)
-    tables = columnar.clean_columns(
-        parsed, [record.seq for record in fast], [record.arrived_at_ms for record in fast]
+    """Validate and clean ``records``; every record ends up in the tables or in the dead letters."""
+    cleaned = clean_payloads(
+        [record.data for record in records],
+        [record.seq for record in records],
+        [record.arrived_at_ms for record in records],
     )
-    if len(fast) == len(records):
-        return TransformedBatch(tables=tables, dead_letters=_DeadLetters().to_table())
-    chosen = {record.seq for record in fast}
-    rest = transform_records([record for record in records if record.seq not in chosen])
-    merged = {}
-    for name, table in tables.items():
-        both = pa.concat_tables([table, rest.tables[name]])
-        order = [("seq", "ascending")] + ([("position", "ascending")] if name != "beers" else [])
-        merged[name] = both.sort_by(order)
-    return TransformedBatch(tables=merged, dead_letters=rest.dead_letters)
+    refused = [(records[item.index], item.error) for item in cleaned.refused]
+    return TransformedBatch(tables=cleaned.tables, dead_letters=dead_letters_table(refused))
 
 
 def ingest_date(record: Record) -> str:
@@ -250,11 +171,6 @@ def _init_worker(parent: int) -> None:
 
 def concat_batches(parts: Sequence[TransformedBatch]) -> TransformedBatch:
     """The batches' tables one after the other (in the given order), each as one chunk."""
-    import pyarrow as pa
-
-    tables = {
-        name: pa.concat_tables([part.tables[name] for part in parts]).combine_chunks()
-        for name in parts[0].tables
-    }
+    tables = concat_tables([part.tables for part in parts])
     dead = pa.concat_tables([part.dead_letters for part in parts]).combine_chunks()
     return TransformedBatch(tables=tables, dead_letters=dead)

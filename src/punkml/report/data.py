@@ -20,16 +20,6 @@ if TYPE_CHECKING:
 
     from punkml.pipeline.catalog import Catalog
 
-# Bookkeeping columns of ``beers`` left out of the missing-values table (never null by schema).
-NOT_QUALITY_COLUMNS = (
-    "id",
-    "seq",
-    "ingested_at",
-    "ingest_date",
-    "hop_count",
-    "malt_count",
-    "ibu_flag",
-)
 TOP_DEAD_LETTER_ERRORS = 5
 
 # Beers joined to their newest event's child rows (one ``seq`` per beer in ``beers_latest``).
@@ -154,9 +144,9 @@ def _from_dataset(settings: Settings) -> ReportData | None:
 
 
 def _empty() -> ReportData:
-    from punkml.pipeline.cleaned import TABLE_SCHEMAS
+    from punkml.pipeline.cleaned import empty_tables
 
-    frames = {name: schema.empty_table().to_pandas() for name, schema in TABLE_SCHEMAS.items()}
+    frames = {name: table.to_pandas() for name, table in empty_tables().items()}
     return ReportData(
         source="nothing: no catalog and no cached dataset",
         beers=frames["beers"],
@@ -196,12 +186,12 @@ def column_nulls(beers: pd.DataFrame) -> list[ColumnNulls]:
     as missing)."""
     import pandas as pd
 
-    from punkml.pipeline.cleaned import BEERS_SCHEMA
+    from punkml.pipeline.lake_schema import BEERS
 
     rows = len(beers)
     out = []
-    for column in BEERS_SCHEMA.names:
-        if column in NOT_QUALITY_COLUMNS or column not in beers.columns:
+    for column in (column.name for column in BEERS.columns if not column.bookkeeping):
+        if column not in beers.columns:
             continue
         values = beers[column]
         nulls = int(values.isna().sum())

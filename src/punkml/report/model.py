@@ -1,16 +1,15 @@
 """What the report shows about the IBU model: scores, held-out predictions, importances.
 
-The promoted model is loaded through the registry (SHA-256 verified). Its held-out predictions come
-from the seed protocol: a model of the promoted type refitted on the protocol's training beers and
-applied to its test beers, never to beers it saw. Feature importances are permutation importances
-on those test beers (the rise in MAE when one feature's column is shuffled). Both are cached under
-``<home>/state/report/`` by model version and data fingerprint, since refitting the recipe model
-takes a while; the model table comes from each registered version's ``metrics.json``.
+Everything here is read from the registry, never refitted: the scores from each version's
+``metrics.json``; the held-out predictions from ``out_of_fold.json`` (every labelled beer predicted
+at train time by a model fitted without its group of near-duplicate recipes, with its interval)
+and the permutation importances from ``importances.json`` (measured on those held-out folds), both
+checked against the SHA-256 the manifest records. The promoted model's predictions are drawn
+beside the newest baseline's, with a table of its 20 worst beers and the reason where one is known.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,16 +19,14 @@ from punkml.errors import PunkmlError
 from punkml.report import html as h
 
 if TYPE_CHECKING:
-    import numpy as np
-
-    from punkml.ml.data import RecipeTables
-    from punkml.ml.models import IbuModel
     from punkml.report.data import ReportData
 
-CACHE_VERSION = 1
 TOP_FEATURES = 15
-PERMUTATION_REPEATS = 3
-PERMUTATION_SEED = 42
+WORST_BEERS = 20
+LABELLED_OUTLIERS = 6
+# A stated IBU this many times above or below the Tinseth estimate of its own hop bill: the label
+# and the recipe disagree (a design value from another recipe version, or a typo).
+LABEL_RATIO = 3.0
 NO_MODEL = "no promoted model: run `punkml train` then `punkml models promote VERSION`"
 TRAIN_WITH_CV = (
     "train each model with `punkml train --cv` (and `punkml train --model-type baseline --cv`) "
@@ -39,15 +36,24 @@ TRAIN_WITH_CV = (
 
 @dataclass
 class HeldOut:
-    """Seed-protocol test beers: actual IBU, prediction and 90% interval (IBU)."""
+    """A version's out-of-fold predictions (IBU) as training stored them, and its importances."""
 
+    model_type: str
+    version: str
     ids: list[int]
+    names: list[str]
     actual: list[float]
     predicted: list[float]
     low: list[float]
     high: list[float]
-    n_train: int
+    flags: list[str | None]
+    tinseth: list[float | None]
     importances: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def unflagged(self) -> list[int]:
+        """Positions of the beers whose IBU the cleaning did not flag."""
+        return [i for i, flag in enumerate(self.flags) if flag is None]
 
 
 @dataclass
@@ -72,6 +78,7 @@ class ModelReport:
     manifest: dict[str, Any] = field(default_factory=dict)
     scores: list[ScoreRow] = field(default_factory=list)
     held_out: HeldOut | None = None
+    baseline: HeldOut | None = None
     missing: list[str] = field(default_factory=list)
 
 
@@ -93,14 +100,92 @@ def load_model_report(settings: Settings, data: ReportData) -> ModelReport:
     report.model_type = str(manifest.get("model_type", model.model_type))
     if not report.scores:
         report.missing.append(f"no evaluation scores in the registry: {TRAIN_WITH_CV}")
-    if not data.has_beers:
-        report.missing.append("no beers to evaluate the model on")
-        return report
-    try:
-        report.held_out = held_out_predictions(settings, data, report.model_type, version)
-    except (PunkmlError, ValueError) as exc:
-        report.missing.append(f"held-out predictions could not be computed ({exc})")
+    report.held_out = held_out_of(settings.models_dir, version, report)
+    if report.held_out is None:
+        report.missing.append(
+            f"the promoted model {version} stores no out-of-fold predictions: retrain it with "
+            "this version of punkml"
+        )
+    if report.model_type != "baseline":
+        report.baseline = newest_baseline(settings.models_dir)
     return report
+
+
+def held_out_of(
+    models_dir: Path, version: str, report: ModelReport | None = None
+) -> HeldOut | None:
+    """A version's stored out-of-fold predictions and importances, or None (older version, or a
+    file that fails its check: then ``report.missing`` says so)."""
+    from punkml.ml.registry import IMPORTANCES_FILE, OUT_OF_FOLD_FILE, read_manifest
+    from punkml.ml.registry import read_verified_json as read
+
+    folder = models_dir / version
+    try:
+        manifest = read_manifest(folder)
+        rows = read(folder, OUT_OF_FOLD_FILE, manifest)
+        importances = read(folder, IMPORTANCES_FILE, manifest) or []
+    except PunkmlError as exc:
+        if report is not None:
+            report.missing.append(f"the held-out predictions of {version} cannot be read ({exc})")
+        return None
+    if not isinstance(rows, list):
+        return None
+    try:
+        return HeldOut(
+            model_type=str(manifest.get("model_type", "?")),
+            version=version,
+            ids=[int(r["id"]) for r in rows],
+            names=[str(r["name"]) for r in rows],
+            actual=[float(r["actual"]) for r in rows],
+            predicted=[float(r["ibu_pred"]) for r in rows],
+            low=[float(r["ibu_low"]) for r in rows],
+            high=[float(r["ibu_high"]) for r in rows],
+            flags=[None if r.get("ibu_flag") is None else str(r["ibu_flag"]) for r in rows],
+            tinseth=[_optional(r.get("tinseth_ibu")) for r in rows],
+            importances=[(str(i["feature"]), float(i["mae_rise"])) for i in importances],
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def newest_baseline(models_dir: Path) -> HeldOut | None:
+    """The newest baseline version's out-of-fold predictions, if the registry has one."""
+    from punkml.ml.registry import list_models
+
+    try:
+        versions = [i.version for i in list_models(models_dir) if i.model_type == "baseline"]
+    except (PunkmlError, OSError, ValueError):
+        return None
+    for version in reversed(versions):
+        held = held_out_of(models_dir, version)
+        if held is not None:
+            return held
+    return None
+
+
+def _optional(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def error_reason(held: HeldOut, index: int) -> str:
+    """Why a beer's error is large, where the data says it: a flagged label, a stated IBU far from
+    the Tinseth estimate of its own hop bill, or a value outside its interval."""
+    flag = held.flags[index]
+    if flag == "equals_target_og":
+        return "flagged label: the target OG copied into the IBU field"
+    if flag is not None:
+        return f"flagged label ({flag})"
+    actual, tinseth = held.actual[index], held.tinseth[index]
+    if tinseth is not None and tinseth > 1 and actual > 0:
+        ratio = actual / tinseth
+        if ratio >= LABEL_RATIO or ratio <= 1 / LABEL_RATIO:
+            return (
+                f"stated IBU is {ratio:.2g}x the Tinseth estimate of its hop bill "
+                f"({tinseth:.0f} IBU): label and recipe disagree"
+            )
+    if not held.low[index] <= actual <= held.high[index]:
+        return "outside its 90% interval"
+    return ""
 
 
 # -- the model table -----------------------------------------------------------------------------
@@ -122,10 +207,10 @@ def registry_scores(models_dir: Path) -> list[ScoreRow]:
 
 
 def scores_from_metrics(metrics: dict[str, Any], version: str) -> list[ScoreRow]:
-    """Rows from one ``metrics.json``: its ``seed`` and ``cv`` entries (a list of per-model
+    """Rows from one ``metrics.json``: its ``seed``, ``grouped`` and ``cv`` entries (a list of per-model
     results, or a mapping model type → result), in ``punkml evaluate``'s JSON shape."""
     rows = []
-    for protocol in ("seed", "cv"):
+    for protocol in ("seed", "grouped", "cv"):
         for result in _results(metrics.get(protocol)):
             model_type = str(result.get("model_type", "?"))
             if protocol == "seed":
@@ -139,9 +224,11 @@ def scores_from_metrics(metrics: dict[str, Any], version: str) -> list[ScoreRow]
                     version=version,
                 )
             else:
+                kind = "grouped 5-fold CV" if protocol == "grouped" else "repeated 5-fold CV"
+                folds = result.get("folds", 25)
                 row = ScoreRow(
                     model_type=model_type,
-                    protocol=f"repeated 5-fold CV ({result.get('folds', 25)} folds)",
+                    protocol=f"{kind} ({folds} folds)",
                     mae=_number(result, "mae_mean"),
                     mae_sd=_number(result, "mae_sd"),
                     coverage=_number(result, "coverage_mean"),
@@ -167,121 +254,6 @@ def _results(entry: Any) -> list[dict[str, Any]]:
 def _number(result: dict[str, Any], key: str) -> float | None:
     value = result.get(key)
     return float(value) if isinstance(value, int | float) else None
-
-
-# -- held-out predictions and importances --------------------------------------------------------
-
-
-def held_out_predictions(
-    settings: Settings, data: ReportData, model_type: str, version: str
-) -> HeldOut:
-    """Seed-protocol test predictions of a model of ``model_type`` (cached per version + data)."""
-    tables = recipe_tables(data)
-    cache = _cache_path(settings, version, tables.fingerprint())
-    cached = _read_cache(cache)
-    if cached is not None:
-        return cached
-    held_out = compute_held_out(tables, model_type)
-    _write_cache(cache, held_out)
-    return held_out
-
-
-def recipe_tables(data: ReportData) -> RecipeTables:
-    """The model's view of the report's tables: only its input columns, so the fingerprint
-    depends on the recipes, not on when they were ingested."""
-    from punkml.ml.data import BEER_COLUMNS, HOP_COLUMNS, MALT_COLUMNS, RecipeTables
-
-    return RecipeTables(
-        beers=data.beers[list(BEER_COLUMNS)].reset_index(drop=True),
-        hop_additions=data.hop_additions[list(HOP_COLUMNS)].reset_index(drop=True),
-        malts=data.malts[list(MALT_COLUMNS)].reset_index(drop=True),
-    )
-
-
-def compute_held_out(tables: RecipeTables, model_type: str) -> HeldOut:
-    """Refit ``model_type`` on the seed protocol's training beers; predict its test beers."""
-    from punkml.ml.evaluate import fit_on, labelled, seed_split
-
-    data = labelled(tables)
-    train, test = seed_split(len(data))
-    model = fit_on(data, model_type, train)
-    test_tables = data.take(test)
-    actual = test_tables.target()
-    predicted, low, high = model.predict_interval(test_tables)
-    return HeldOut(
-        ids=[int(i) for i in test_tables.beers["id"]],
-        actual=[float(v) for v in actual],
-        predicted=[float(v) for v in predicted],
-        low=[float(v) for v in low],
-        high=[float(v) for v in high],
-        n_train=int(model.n_train_),
-        importances=permutation_importances(model, test_tables, actual),
-    )
-
-
-def permutation_importances(
-    model: IbuModel, tables: RecipeTables, actual: np.ndarray
-) -> list[tuple[str, float]]:
-    """Mean rise in MAE (IBU) when each feature column is shuffled, largest first."""
-    import numpy as np
-
-    features = model.features_.transform(tables)
-    unflagged = np.asarray(tables.beers["ibu_flag"].isna(), dtype=bool)
-    features, actual = features[unflagged], np.asarray(actual, dtype=float)[unflagged]
-
-    def mae(matrix: np.ndarray) -> float:
-        predicted = np.clip(model.regressor_.predict(matrix), 0, None)
-        return float(np.mean(np.abs(predicted - actual)))
-
-    base = mae(features)
-    rng = np.random.default_rng(PERMUTATION_SEED)
-    rises = []
-    for column, name in enumerate(model.feature_names_):
-        shuffled = features.copy()
-        total = 0.0
-        for _ in range(PERMUTATION_REPEATS):
-            shuffled[:, column] = rng.permutation(features[:, column])
-            total += mae(shuffled) - base
-        rises.append((str(name), total / PERMUTATION_REPEATS))
-    return sorted(rises, key=lambda item: item[1], reverse=True)
-
-
-def _cache_path(settings: Settings, version: str, fingerprint: str) -> Path:
-    return settings.state_dir / "report" / f"held-out-{version}-{fingerprint[:16]}.json"
-
-
-def _read_cache(path: Path) -> HeldOut | None:
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(payload, dict) or payload.get("cache_version") != CACHE_VERSION:
-        return None
-    try:
-        return HeldOut(
-            ids=[int(v) for v in payload["ids"]],
-            actual=[float(v) for v in payload["actual"]],
-            predicted=[float(v) for v in payload["predicted"]],
-            low=[float(v) for v in payload["low"]],
-            high=[float(v) for v in payload["high"]],
-            n_train=int(payload["n_train"]),
-            importances=[(str(n), float(v)) for n, v in payload["importances"]],
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _write_cache(path: Path, held_out: HeldOut) -> None:
-    from dataclasses import asdict
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"cache_version": CACHE_VERSION, **asdict(held_out)}
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(payload), encoding="utf-8")
-        temporary.replace(path)
-    except OSError:
-        pass  # the cache only saves time; the report is right without it
 
 
 # -- sections ------------------------------------------------------------------------------------
@@ -353,29 +325,72 @@ def _predictions_section(model: ModelReport) -> h.Section:
         return h.Section(
             "predictions", "Predicted against actual", h.notice(f"Not available: {reason}.")
         )
-    import numpy as np
-
-    flagged = np.asarray(held.actual) > 300  # entry errors: the target OG in the IBU field
-    keep = ~flagged
-    pick = lambda values: list(np.asarray(values)[keep])  # noqa: E731
-    actual, predicted = pick(held.actual), pick(held.predicted)
-    caption = (
-        f"Seed protocol: a {model.model_type} model refitted on {held.n_train} training beers, "
-        f"applied to the {len(held.actual)} test beers it never saw"
-        + (f" ({int(flagged.sum())} flagged entry errors not drawn)." if flagged.any() else ".")
-        + " Vertical lines are the 90% prediction intervals."
-    )
-    body = h.figure(
-        plots.predicted_vs_actual_svg(
-            actual, predicted, pick(held.low), pick(held.high), title=f"{model.model_type} model"
-        ),
-        caption,
-    ) + h.figure(
+    body = _held_out_figure(held, labelled=True)
+    if model.baseline is not None:
+        body += _held_out_figure(model.baseline, labelled=False)
+    keep = held.unflagged
+    actual = [held.actual[i] for i in keep]
+    predicted = [held.predicted[i] for i in keep]
+    body += h.figure(
         plots.residuals_svg(actual, predicted),
-        "Residuals of the same test beers: a good model scatters evenly around zero at every "
-        "level of bitterness.",
+        f"Residuals of the same out-of-fold predictions ({held.model_type} model): a good model "
+        "scatters evenly around zero at every level of bitterness.",
+    )
+    body += h.paragraph(
+        f"The {WORST_BEERS} beers the {held.model_type} model misses most when it has not seen "
+        "them, with the reason where the data gives one:"
+    )
+    body += h.table(
+        ("beer", "stated IBU", "predicted", "90% interval", "error", "reason"),
+        worst_rows(held),
+        (False, True, True, False, True, False),
     )
     return h.Section("predictions", "Predicted against actual", body)
+
+
+def worst_rows(held: HeldOut, count: int = WORST_BEERS) -> list[tuple[object, ...]]:
+    """The ``count`` beers with the largest out-of-fold errors, largest first."""
+    order = sorted(
+        range(len(held.ids)), key=lambda i: abs(held.predicted[i] - held.actual[i]), reverse=True
+    )
+    return [
+        (
+            f"#{held.ids[i]} {held.names[i]}",
+            f"{held.actual[i]:.0f}",
+            f"{held.predicted[i]:.0f}",
+            f"{held.low[i]:.0f}-{held.high[i]:.0f}",
+            f"{held.predicted[i] - held.actual[i]:+.0f}",
+            error_reason(held, i),
+        )
+        for i in order[:count]
+    ]
+
+
+def _held_out_figure(held: HeldOut, *, labelled: bool) -> str:
+    from punkml.report import plots
+
+    keep = held.unflagged
+    pick = lambda values: [values[i] for i in keep]  # noqa: E731
+    flagged = len(held.ids) - len(keep)
+    caption = (
+        f"{held.model_type.capitalize()} model {held.version}: each beer predicted by a model "
+        "fitted without it (out-of-fold, stored at train time; beers with the same hop bill are "
+        f"held out together), {len(keep)} beers"
+        + (f" ({flagged} flagged entry errors not drawn)" if flagged else "")
+        + ". Vertical lines are the 90% prediction intervals"
+        + (f"; the {LABELLED_OUTLIERS} largest errors are named." if labelled else ".")
+    )
+    svg = plots.predicted_vs_actual_svg(
+        pick(held.actual),
+        pick(held.predicted),
+        pick(held.low),
+        pick(held.high),
+        title=f"{held.model_type} model",
+        names=pick(held.names) if labelled else None,
+        label_worst=LABELLED_OUTLIERS if labelled else 0,
+        figure_name=f"pred-actual-{held.model_type}",
+    )
+    return h.figure(svg, caption)
 
 
 def _importances_section(model: ModelReport) -> h.Section:
@@ -393,7 +408,8 @@ def _importances_section(model: ModelReport) -> h.Section:
             [value for _, value in top],
             "Rise in MAE when the feature is shuffled (IBU)",
         ),
-        f"Permutation importance of the {len(top)} most useful features on the seed protocol's "
-        "test beers (3 shuffles each): how much worse the model gets without each feature.",
+        f"Permutation importance of the {len(top)} most useful features, measured at train time "
+        "on the held-out folds of the out-of-fold predictions (3 shuffles each): how much worse "
+        "the model gets without each feature.",
     )
     return h.Section("importances", "Feature importances", body)

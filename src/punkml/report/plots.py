@@ -250,12 +250,18 @@ def predicted_vs_actual_svg(
     low: Sequence[float] | None = None,
     high: Sequence[float] | None = None,
     title: str = "",
+    names: Sequence[str] | None = None,
+    label_worst: int = 0,
+    figure_name: str = "pred-actual",
 ) -> str:
-    """Predicted against actual IBU, with each 90% interval as a vertical line and the 1:1 line."""
+    """Predicted against actual IBU, with each 90% interval as a vertical line and the 1:1 line;
+    the ``label_worst`` beers with the largest errors are labelled with their ``names``.
+    ``figure_name`` keeps the SVG ids unique when the page shows several of these plots."""
     import numpy as np
 
     y = np.asarray(actual, dtype=float)
     p = np.asarray(predicted, dtype=float)
+    worst: list[int] = list(np.argsort(-np.abs(p - y))[:label_worst]) if names is not None else []
 
     def draw(figure: Figure) -> None:
         ax = figure.subplots()
@@ -269,13 +275,22 @@ def predicted_vs_actual_svg(
             ax.vlines(y, low, high, color=ACCENT, alpha=0.18, linewidth=1.2, label="90% interval")
         ax.plot([0, top], [0, top], color=GREY, linestyle="--", linewidth=1, label="perfect")
         ax.scatter(y, p, s=14, color=ACCENT, alpha=0.8, linewidths=0, label="beer")
+        for index in worst:
+            ax.annotate(
+                str(names[index])[:28] if names is not None else "",
+                (y[index], p[index]),
+                xytext=(4, 4),
+                textcoords="offset points",
+                fontsize=7,
+                color=GREY,
+            )
         ax.set_xlim(0, top)
         ax.set_ylim(0, top)
         ax.set_aspect("equal")
         ax.set_title(title)
         ax.legend(loc="upper left")
 
-    return _svg("pred-actual", 5.2, 5.0, draw)
+    return _svg(figure_name, 5.2, 5.0, draw)
 
 
 def residuals_svg(actual: Sequence[float], predicted: Sequence[float]) -> str:

@@ -53,6 +53,9 @@ _MONTH_YEAR = re.compile(r"(0[1-9]|1[0-2])-\d{4}")
 
 SleepFn = Callable[[float], None]
 RandomFn = Callable[[], float]
+InvalidBeerHandler = Callable[[str], None]
+"""Told why a served beer fails the schema (the message names the URL, the beer and the field);
+the beer is then handed back as received instead of raising."""
 
 
 @dataclass
@@ -159,10 +162,11 @@ class PunkClient:
 
     # -- public API ---------------------------------------------------------------------------
 
-    def get_random_beer(self) -> dict[str, Any]:
-        """One random beer (``GET /beers/random``), as received."""
+    def get_random_beer(self, *, on_invalid: InvalidBeerHandler | None = None) -> Any:
+        """One random beer (``GET /beers/random``), as received; one that fails the schema is
+        an error, or with ``on_invalid`` reported to it and returned as received."""
         url = f"{self.base_url}/beers/random"
-        return self._single_beer(url, self._get_json(url, {}))
+        return self._single_beer(url, self._get_json(url, {}), on_invalid)
 
     def get_beer(self, beer_id: int) -> dict[str, Any]:
         """The beer with this id (``GET /beers/{id}``), as received; an unknown id raises
@@ -170,15 +174,24 @@ class PunkClient:
         if isinstance(beer_id, bool) or not isinstance(beer_id, int) or beer_id < 1:
             raise ConfigError(f"beer id must be a positive integer, got {beer_id!r}")
         url = f"{self.base_url}/beers/{beer_id}"
-        beer = self._single_beer(url, self._get_json(url, {}))
+        beer: dict[str, Any] = self._single_beer(url, self._get_json(url, {}))
         if beer.get("id") != beer_id:
             raise self._error(
                 SourceResponseError(f"GET {url}: asked for beer {beer_id}, got {beer.get('id')!r}")
             )
         return beer
 
-    def iter_beers(self, per_page: int = MAX_PER_PAGE, **filters: Any) -> Iterator[dict[str, Any]]:
+    def iter_beers(
+        self,
+        per_page: int = MAX_PER_PAGE,
+        *,
+        on_invalid: InvalidBeerHandler | None = None,
+        **filters: Any,
+    ) -> Iterator[Any]:
         """Every beer matching ``filters``, page after page, in the server's (ascending id) order.
+
+        A served beer that fails the schema is an error, or with ``on_invalid`` reported to it and
+        yielded as received (the rest of the page and the pages after it go on).
 
         Filters are the Punk API v2 query parameters (``abv_gt=6``, ``hops="citra"``,
         ``brewed_after="01-2012"``, ``ids=[1, 2, 3]``, …); they are checked before any request.
@@ -186,23 +199,29 @@ class PunkClient:
         """
         _check_count("per_page", per_page, minimum=1, maximum=MAX_PER_PAGE)
         # Checked here, not lazily inside the generator, so a bad filter fails at the call.
-        return self._pages(build_query(filters), per_page)
+        return self._pages(build_query(filters), per_page, on_invalid)
 
-    def _pages(self, query: Mapping[str, str], per_page: int) -> Iterator[dict[str, Any]]:
+    def _pages(
+        self, query: Mapping[str, str], per_page: int, on_invalid: InvalidBeerHandler | None
+    ) -> Iterator[Any]:
         url = f"{self.base_url}/beers"
         seen: set[int] = set()
         for page in range(1, self.max_pages + 1):
             params = {**query, "page": str(page), "per_page": str(per_page)}
-            beers = self._beer_list(url, params, self._get_json(url, params), per_page)
+            payload = self._get_json(url, params)
+            beers = self._beer_list(url, params, payload, per_page, on_invalid)
             for beer in beers:
-                if beer["id"] in seen:
+                beer_id = beer.get("id") if isinstance(beer, dict) else None
+                if not isinstance(beer_id, int):
+                    continue  # an invalid beer, already reported
+                if beer_id in seen:
                     raise self._error(
                         SourceResponseError(
-                            f"GET {url} page {page}: beer {beer['id']} was already served on an "
+                            f"GET {url} page {page}: beer {beer_id} was already served on an "
                             "earlier page; the server does not paginate"
                         )
                     )
-                seen.add(beer["id"])
+                seen.add(beer_id)
             yield from beers
             if len(beers) < per_page:
                 return
@@ -394,20 +413,26 @@ class PunkClient:
                 SourceResponseError(f"GET {url}: the body is not valid JSON ({exc}): {_peek(body)}")
             ) from exc
 
-    def _single_beer(self, url: str, payload: Any) -> dict[str, Any]:
+    def _single_beer(
+        self, url: str, payload: Any, on_invalid: InvalidBeerHandler | None = None
+    ) -> Any:
         if not isinstance(payload, list) or len(payload) != 1:
             raise self._error(
                 SourceResponseError(
                     f"GET {url}: expected a JSON array holding one beer, got {_shape(payload)}"
                 )
             )
-        self._validate(url, payload[0])
-        beer: dict[str, Any] = payload[0]
-        return beer
+        self._validate(url, payload[0], on_invalid)
+        return payload[0]
 
     def _beer_list(
-        self, url: str, params: Mapping[str, str], payload: Any, per_page: int
-    ) -> list[dict[str, Any]]:
+        self,
+        url: str,
+        params: Mapping[str, str],
+        payload: Any,
+        per_page: int,
+        on_invalid: InvalidBeerHandler | None,
+    ) -> list[Any]:
         where = f"{url}?page={params['page']}"
         if not isinstance(payload, list):
             raise self._error(
@@ -422,18 +447,23 @@ class PunkClient:
                 )
             )
         for beer in payload:
-            self._validate(where, beer)
+            self._validate(where, beer, on_invalid)
         return payload
 
-    def _validate(self, url: str, beer: Any) -> None:
-        if not isinstance(beer, dict):
-            raise self._error(
-                SourceResponseError(f"GET {url}: expected a beer object, got {_shape(beer)}")
-            )
+    def _validate(self, url: str, beer: Any, on_invalid: InvalidBeerHandler | None) -> None:
+        """Raise ``SourceResponseError`` for a beer that fails the schema, or tell
+        ``on_invalid`` why."""
         try:
-            validate_beer(beer)
-        except SchemaError as exc:
-            raise self._error(SourceResponseError(f"GET {url}: {exc}")) from exc
+            if not isinstance(beer, dict):
+                raise SourceResponseError(f"GET {url}: expected a beer object, got {_shape(beer)}")
+            try:
+                validate_beer(beer)
+            except SchemaError as exc:
+                raise SourceResponseError(f"GET {url}: {exc}") from exc
+        except SourceResponseError as exc:
+            if on_invalid is None:
+                raise self._error(exc) from exc.__cause__
+            on_invalid(str(exc))
 
     def _error(self, exc: Exception) -> Exception:
         """Count an error about to be raised to the caller, and return it."""

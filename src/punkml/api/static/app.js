@@ -396,8 +396,18 @@ function predictionView(prediction, actual) {
       "p",
       { class: "headline" },
       el("span", { class: "value", "data-testid": "ibu-pred", text: fmt(pred, 0) }),
-      " IBU predicted",
+      // held_out false: the model trained on this beer, so the API gave its out-of-fold answer.
+      prediction.held_out === false ? " IBU predicted without this beer" : " IBU predicted",
     ),
+    prediction.held_out === false
+      ? el("p", {
+          class: "held-out",
+          "data-testid": "held-out",
+          text:
+            "The model was trained on this beer, so this is the prediction of a model fitted " +
+            "without it (its out-of-fold prediction), not a remembered label.",
+        })
+      : null,
     el(
       "p",
       { class: "interval", "data-testid": "ibu-interval" },
@@ -423,7 +433,7 @@ function predictionView(prediction, actual) {
       ),
     );
   }
-  return parts;
+  return parts.filter((part) => part !== null);
 }
 
 /* ---------- recipe form ---------- */

@@ -1,0 +1,245 @@
+"""Candidate recipe learners of ``punkml evaluate --protocol compare`` (not the served model).
+
+``RecipeRegressor`` predicts log(1 + IBU) with a blend of members: extremely randomized trees
+(the median or the mean of the trees), gradient-boosted trees (monotone in the Tinseth estimate
+only), a physics-informed Huber regression and nearest neighbours, optionally trimming the worst
+out-of-fold training targets. The median of fully grown extra trees was the served model until
+the grouped protocol showed it memorises near-duplicate recipes and answers non-monotonically
+(see docs/model.md): it stays here as the comparison's reference.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from punkml.errors import ModelError
+from punkml.ml.fast_forest import (
+    FLAT_FOREST_MAX_ROWS,
+    FOREST_AGGREGATES,
+    PARALLEL_MIN_ROWS,
+    FlatForest,
+    forest_median,
+    is_forest_pipeline,
+)
+from punkml.ml.features import INCREASING_FEATURES, feature_names
+from punkml.ml.models import SEED, XGB_THREADS
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+class RecipeRegressor(RegressorMixin, BaseEstimator):
+    """Blend of members fitted on log(1 + IBU); see the module docstring.
+
+    ``members``: any of ``xgb`` (gradient boosting), ``trees`` (extremely randomized trees),
+    ``linear`` (Huber regression on the physics features ``linear_columns``).
+    ``forest_aggregate``: ``median`` (the served model) or ``mean`` of the extra trees.
+    """
+
+    def __init__(
+        self,
+        members: tuple[str, ...] = ("trees",),
+        trim_fraction: float = 0.0,
+        inner_folds: int = 5,
+        xgb_trees: int = 200,
+        xgb_learning_rate: float = 0.1,
+        forest_trees: int = 300,
+        xgb_depth: int = 3,
+        forest_max_features: float = 0.33,
+        forest_min_leaf: int = 1,
+        forest_aggregate: str = "median",
+        increasing_columns: tuple[int, ...] = (),
+        linear_columns: tuple[int, ...] = (),
+        random_state: int = SEED,
+        n_jobs: int = 1,
+    ) -> None:
+        self.members = members
+        self.trim_fraction = trim_fraction
+        self.inner_folds = inner_folds
+        self.xgb_trees = xgb_trees
+        self.xgb_learning_rate = xgb_learning_rate
+        self.forest_trees = forest_trees
+        self.xgb_depth = xgb_depth
+        self.forest_max_features = forest_max_features
+        self.forest_min_leaf = forest_min_leaf
+        self.forest_aggregate = forest_aggregate
+        self.increasing_columns = increasing_columns
+        self.linear_columns = linear_columns
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> RecipeRegressor:
+        import numpy as np
+
+        if self.forest_aggregate not in FOREST_AGGREGATES:
+            raise ModelError(
+                f"unknown forest_aggregate {self.forest_aggregate!r}: use mean or median"
+            )
+        log_y = np.log1p(np.clip(np.asarray(y, dtype=float), 0, None))
+        keep = np.ones(len(log_y), dtype=bool)
+        if self.trim_fraction > 0 and len(log_y) >= 20:
+            # Trim the rows whose out-of-fold log residual is among the worst.
+            residuals = np.abs(self._out_of_fold(X, log_y) - log_y)
+            keep = residuals <= np.quantile(residuals, 1.0 - self.trim_fraction)
+        self.members_ = [self._fit_member(name, X[keep], log_y[keep]) for name in self.members]
+        self.n_trimmed_ = int((~keep).sum())
+        return self
+
+    def predict_log(self, X: np.ndarray) -> np.ndarray:
+        """Predicted log(1 + IBU)."""
+        import numpy as np
+
+        return np.mean([self._predict_member(member, X) for member in self.members_], axis=0)
+
+    def _aggregate(self) -> str:
+        # Models stored before the parameter existed averaged their trees.
+        aggregate: str = self.__dict__.get("forest_aggregate", "mean")
+        return aggregate
+
+    def _predict_member(self, member: Any, X: np.ndarray) -> np.ndarray:
+        # scikit-learn's forests pay ~0.15 ms per tree per call: fine for a batch, too much for
+        # one recipe in the API, where the flattened copy of the trees answers in well under 1 ms.
+        if len(X) <= FLAT_FOREST_MAX_ROWS and is_forest_pipeline(member):
+            flat = self._flat_forests().get(id(member))
+            if flat is None:
+                flat = FlatForest.from_forest(member[-1])
+                self._flat_forests()[id(member)] = flat
+            return flat.predict(member[:-1].transform(X), self._aggregate())
+        if self.n_jobs > 1 and len(X) >= PARALLEL_MIN_ROWS and is_forest_pipeline(member):
+            # Row chunks on threads (the trees release the GIL); each row's trees are still summed
+            # in order on one thread, so the result does not depend on the chunking.
+            from concurrent.futures import ThreadPoolExecutor
+
+            import numpy as np
+
+            with ThreadPoolExecutor(self.n_jobs) as pool:
+                parts = list(
+                    pool.map(
+                        lambda rows: self._plain_predict(member, rows),
+                        np.array_split(X, self.n_jobs),
+                    )
+                )
+            return np.concatenate(parts)
+        return self._plain_predict(member, X)
+
+    def _plain_predict(self, member: Any, X: np.ndarray) -> np.ndarray:
+        if self._aggregate() == "median" and is_forest_pipeline(member):
+            return forest_median(member, X)
+        prediction: np.ndarray = member.predict(X)
+        return prediction
+
+    def _flat_forests(self) -> dict[int, FlatForest]:
+        cache: dict[int, FlatForest] | None = self.__dict__.get("_flat_cache")
+        if cache is None:
+            cache = {}
+            self.__dict__["_flat_cache"] = cache
+        return cache
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The flattened trees are a cache rebuilt on first use; they are not stored.
+        state: dict[str, Any] = super().__getstate__()
+        state.pop("_flat_cache", None)
+        return state
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        return np.clip(np.expm1(self.predict_log(X)), 0.0, None)
+
+    def _out_of_fold(self, X: np.ndarray, log_y: np.ndarray) -> np.ndarray:
+        import numpy as np
+        from sklearn.model_selection import KFold
+
+        oof = np.zeros(len(log_y))
+        folds = KFold(self.inner_folds, shuffle=True, random_state=self.random_state)
+        for train, test in folds.split(X):
+            members = [self._fit_member(name, X[train], log_y[train]) for name in self.members]
+            oof[test] = np.mean(
+                [self._plain_predict(member, X[test]) for member in members], axis=0
+            )
+        return oof
+
+    def _fit_member(self, name: str, X: np.ndarray, log_y: np.ndarray) -> Any:
+        member = self._member(name, X.shape[1])
+        return member.fit(X, log_y)
+
+    def _member(self, name: str, n_features: int) -> Any:
+        from sklearn.compose import ColumnTransformer
+        from sklearn.ensemble import ExtraTreesRegressor
+        from sklearn.impute import SimpleImputer
+        from sklearn.linear_model import HuberRegressor
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+        from xgboost import XGBRegressor
+
+        if name == "xgb":
+            monotone = tuple(
+                1 if index in self.increasing_columns else 0 for index in range(n_features)
+            )
+            return XGBRegressor(
+                n_estimators=self.xgb_trees,
+                max_depth=self.xgb_depth,
+                learning_rate=self.xgb_learning_rate,
+                subsample=0.8,
+                colsample_bytree=0.8,
+                monotone_constraints=monotone,
+                random_state=self.random_state,
+                n_jobs=XGB_THREADS,
+            )
+        if name == "trees":
+            return Pipeline(
+                [
+                    ("imputer", SimpleImputer(strategy="median", keep_empty_features=True)),
+                    (
+                        "trees",
+                        ExtraTreesRegressor(
+                            n_estimators=self.forest_trees,
+                            min_samples_leaf=self.forest_min_leaf,
+                            max_features=self.forest_max_features,
+                            random_state=self.random_state,
+                            # One thread: a threaded forest sums its trees in a varying order,
+                            # and predictions must be bit-for-bit reproducible.
+                            n_jobs=1,
+                        ),
+                    ),
+                ]
+            )
+        if name == "knn":
+            from sklearn.neighbors import KNeighborsRegressor
+
+            return Pipeline(
+                [
+                    ("imputer", SimpleImputer(strategy="median", keep_empty_features=True)),
+                    ("scale", StandardScaler()),
+                    ("knn", KNeighborsRegressor(n_neighbors=5, weights="distance")),
+                ]
+            )
+        if name == "linear":
+            select = ColumnTransformer([("physics", "passthrough", list(self.linear_columns))])
+            return Pipeline(
+                [
+                    ("select", select),
+                    ("imputer", SimpleImputer(strategy="median", keep_empty_features=True)),
+                    ("scale", StandardScaler()),
+                    ("huber", HuberRegressor(max_iter=1000)),
+                ]
+            )
+        raise ModelError(f"unknown recipe-model member {name!r}: use xgb, trees, knn or linear")
+
+
+def recipe_regressor(
+    members: tuple[str, ...] = ("trees",), trim_fraction: float = 0.0, **params: Any
+) -> RecipeRegressor:
+    """A candidate regressor wired to the recipe features' column positions (``params``: more
+    ``RecipeRegressor`` parameters)."""
+    names = feature_names()
+    physics = ("log_tinseth_ibu", "alpha_mg_l_hot", "alpha_mg_l_dry", "abv", "og", "ebc")
+    return RecipeRegressor(
+        members=members,
+        trim_fraction=trim_fraction,
+        increasing_columns=tuple(names.index(name) for name in INCREASING_FEATURES),
+        linear_columns=tuple(names.index(name) for name in physics),
+        **params,
+    )

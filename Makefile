@@ -30,11 +30,12 @@ browser: SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 browser:
 	test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 
-## lint: ruff (lint + format check) and mypy
+## lint: ruff (lint + format check), mypy and the import layers (import-linter, pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks
@@ -64,15 +65,15 @@ checkov: $(CHECKOV)
 
 ## lambda-package: build/lambda/{collector,processor}.zip from src/punkml for the Lambda runtime
 lambda-package: $(STAMP)
-	$(BIN)/python -m punkml.aws.package --out build/lambda
+	$(BIN)/punkml aws package --out build/lambda
 
 ## deploy: terraform apply of terraform/ (needs terraform, AWS credentials, TF_VAR_punk_api_base_url)
 deploy: lambda-package
-	$(BIN)/python -m punkml.aws.deploy apply
+	$(BIN)/punkml aws deploy
 
 ## destroy: terraform destroy of what deploy created
 destroy: $(STAMP)
-	$(BIN)/python -m punkml.aws.deploy destroy
+	$(BIN)/punkml aws destroy
 
 clean:
 	rm -rf $(VENV) .punkml .pytest_cache .mypy_cache .ruff_cache

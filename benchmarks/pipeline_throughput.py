@@ -69,7 +69,7 @@ def put_records(home: Path, count: int) -> Stage:
     from punkml.config import Settings
     from punkml.pipeline.stream import open_stream
 
-    stream = open_stream(None, Settings.load(home).ensure())
+    stream = open_stream(Settings.load(home).ensure())
     started, cpu = time.perf_counter(), _cpu_seconds()
     for chunk in record_chunks(count):
         stream.put(chunk)
@@ -124,7 +124,7 @@ def wait_checkpoints(
     from punkml.config import Settings
     from punkml.pipeline.stream import open_stream
 
-    stream = open_stream(None, Settings.load(home))
+    stream = open_stream(Settings.load(home))
     deadline = time.monotonic() + timeout
     try:
         while min(stream.consumer(c).checkpoint for c in ("raw", "cleaned")) < count:

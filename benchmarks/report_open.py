@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from punkml.report.headless import CHROMIUM, CHROMIUM_ARGS
+from headless import CHROMIUM, CHROMIUM_ARGS
 
 TARGET_OPEN_SECONDS = 2.0
 

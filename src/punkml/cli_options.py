@@ -14,7 +14,9 @@ HomeOption = Annotated[
     typer.Option(
         "--home",
         envvar="PUNKML_HOME",
-        help="Root of the local deployment (stream, lake, catalog, models). Default: ./.punkml",
+        help="Root of the local deployment (stream, lake, catalog, models). Default: "
+        "$PUNKML_HOME, else the nearest .punkml in this folder or its parents, else ./.punkml "
+        "(created only by commands that write).",
         show_default=False,
     ),
 ]

@@ -45,7 +45,7 @@ class RunSummary:
 
 
 @contextlib.contextmanager
-def api_in_background(home: Path | None) -> Iterator[str]:
+def api_in_background(settings: Settings) -> Iterator[str]:
     """Serve the Punk API v2 on a free loopback port in a thread; yield its base URL."""
     import uvicorn
 
@@ -53,7 +53,10 @@ def api_in_background(home: Path | None) -> Iterator[str]:
 
     # The app first: if it cannot be built (no dataset), no socket is left open.
     config = uvicorn.Config(
-        create_app(rate_limit=0, home=home), log_level="warning", access_log=False
+        create_app(rate_limit=0, settings=settings),
+        log_config=None,
+        log_level="warning",
+        access_log=False,
     )
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -169,7 +172,7 @@ def lake_holds_backfill(settings: Settings, mark: dict[str, Any]) -> bool:
         )["n"][0].as_py()
     if found == last - first + 1:
         return True
-    stream = open_stream(None, settings)
+    stream = open_stream(settings)
     try:
         info = stream.info()
     finally:
@@ -185,7 +188,7 @@ def outputs_stamp(settings: Settings) -> dict[str, Any]:
     from punkml.ml.registry import list_models, promoted_version
     from punkml.pipeline.stream import open_stream
 
-    stream = open_stream(None, settings)
+    stream = open_stream(settings)
     try:
         checkpoints = {state.name: state.checkpoint for state in stream.info().consumers}
     finally:
@@ -197,28 +200,23 @@ def outputs_stamp(settings: Settings) -> dict[str, Any]:
     }
 
 
-def run_pipeline(
-    settings: Settings, home: Path | None, *, say: Any = print, force: bool = False
-) -> RunSummary:
+def run_pipeline(settings: Settings, *, say: Any = print, force: bool = False) -> RunSummary:
     """Run every stage once, locally, skipping what an earlier run already did (unless ``force``);
     ``say`` receives one line per finished or skipped step."""
-    from punkml.config import cache_dir
     from punkml.source.dataset import fetch_dataset
 
     settings.ensure()
     state = RunState() if force else RunState.load(settings)
-    summary = RunSummary(dataset=fetch_dataset(cache=cache_dir(home)))
+    summary = RunSummary(dataset=fetch_dataset(cache=settings.cache_dir))
     say(f"dataset     punkapi-db@2.6.0 verified at {summary.dataset}")
-    _ingest(settings, home, state, summary, say)
+    _ingest(settings, state, summary, say)
     _deliver(settings, summary, say)
     _train(settings, state, summary, say)
     _predict_and_report(settings, state, summary, say)
     return summary
 
 
-def _ingest(
-    settings: Settings, home: Path | None, state: RunState, summary: RunSummary, say: Any
-) -> None:
+def _ingest(settings: Settings, state: RunState, summary: RunSummary, say: Any) -> None:
     from punkml.pipeline.runner import backfill
     from punkml.pipeline.stream import open_stream
     from punkml.source.dataset import BEER_COUNT
@@ -230,10 +228,10 @@ def _ingest(
             f"{mark['first_seq']}..{mark['last_seq']}): backfill skipped (--force redoes it)"
         )
         return
-    with api_in_background(home) as source_url:
+    with api_in_background(settings) as source_url:
         summary.source_url = source_url
         say(f"api         serving the Punk API v2 at {source_url}")
-        stream = open_stream(None, settings)
+        stream = open_stream(settings)
         try:
             before = stream.info().last_seq
         finally:
@@ -330,11 +328,11 @@ def _read_metrics(version_dir: Path) -> dict[str, Any]:
 def _predict_and_report(settings: Settings, state: RunState, summary: RunSummary, say: Any) -> None:
     from punkml.ml.predict import PREDICTIONS_FILE, LoadedModel, predict_catalog
     from punkml.pipeline.lake import Lake
-    from punkml.report.build import default_report_path, write_report
+    from punkml.report.build import write_report
 
     stamp = outputs_stamp(settings)
-    report = default_report_path(settings)
-    predictions = Path(Lake.open(None, settings).path(PREDICTIONS_FILE))
+    report = settings.report_path
+    predictions = Path(Lake.open(settings.lake_uri).path(PREDICTIONS_FILE))
     if state.outputs == stamp and report.is_file() and predictions.is_file():
         summary.predictions, summary.report = summary.latest_beers, report
         say(f"predict     predictions by {stamp['promoted']} unchanged: skipped")
@@ -376,9 +374,7 @@ def run(
     predictions and report are rebuilt only when the lake or the models changed; each skipped step
     says so. --force redoes everything.
     """
-    settings = Settings.load(home)
-    summary = run_pipeline(
-        settings, home, say=(lambda line: None) if quiet else typer.echo, force=force
-    )
+    settings = Settings.for_command(home, writes=True)
+    summary = run_pipeline(settings, say=(lambda line: None) if quiet else typer.echo, force=force)
     if quiet and summary.report is not None:
         typer.echo(str(summary.report))

@@ -356,7 +356,9 @@ def test_extra_routers_get_settings_and_the_v2_headers(tmp_path: Path) -> None:
     def echo_home(settings: Settings = Depends(get_settings)) -> dict[str, str]:
         return {"home": str(settings.home)}
 
-    app = create_app([{"id": 1, "name": "One"}], rate_limit=5, home=tmp_path, routers=[router])
+    app = create_app(
+        [{"id": 1, "name": "One"}], rate_limit=5, settings=Settings.load(tmp_path), routers=[router]
+    )
     client = Client(app)
     response = client.request("POST", "/v2/echo-home")
     assert response.json() == {"home": str(tmp_path)}

@@ -58,7 +58,7 @@ def app_with_model(
     tmp_path: Path, beers: list[dict[str, Any]], baseline: IbuModel
 ) -> Callable[[], Any]:
     register(tmp_path, baseline, "v1-baseline")
-    return lambda: create_app(beers, rate_limit=0, home=tmp_path)
+    return lambda: create_app(beers, rate_limit=0, settings=Settings.load(tmp_path))
 
 
 def test_one_recipe(app_with_model: Callable[[], Any], beers: list[dict[str, Any]]) -> None:
@@ -96,7 +96,7 @@ def test_a_beer_the_model_trained_on_gets_its_out_of_fold_prediction(
         out_of_fold=[stored],
     )
     promote(models_dir, "v1")
-    answer = post(create_app(beers, rate_limit=0, home=tmp_path), beers[:2])
+    answer = post(create_app(beers, rate_limit=0, settings=Settings.load(tmp_path)), beers[:2])
     first, second = answer.json()["predictions"]
     assert (first["ibu_pred"], first["ibu_low"], first["ibu_high"]) == (12.34, 5.0, 30.0)
     assert first["held_out"] is False and second["held_out"] is True
@@ -215,7 +215,7 @@ def test_oversized_bodies_are_413(
 
 
 def test_no_promoted_model_is_503(tmp_path: Path, beers: list[dict[str, Any]]) -> None:
-    answer = post(create_app(beers, rate_limit=0, home=tmp_path), beers[0])
+    answer = post(create_app(beers, rate_limit=0, settings=Settings.load(tmp_path)), beers[0])
     assert answer.status_code == 503
     assert "punkml models promote" in answer.json()["message"]
 

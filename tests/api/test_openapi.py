@@ -16,6 +16,7 @@ document (BeerXML itself is tested in tests/ml/test_recipes.py).
 
 from __future__ import annotations
 
+import atexit
 import re
 import shutil
 import tempfile
@@ -46,8 +47,9 @@ EXAMPLES_PER_OPERATION = 25
 # The application is built when the module is imported, as schemathesis reads its document then;
 # its home gets a promoted model before the first test (the model is loaded on first use).
 HOME = Path(tempfile.mkdtemp(prefix="punkml-openapi-"))
+atexit.register(shutil.rmtree, HOME, True)  # also when the module is collected but not run
 BEERS = load_beers()
-APP = create_app(BEERS, rate_limit=0, home=HOME)
+APP = create_app(BEERS, rate_limit=0, settings=Settings.load(HOME))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
@@ -60,7 +62,6 @@ def promoted_model() -> Iterator[None]:
     save_model(models_dir, model, fingerprint="0" * 64, metrics={}, card="#\n", version="v1")
     promote(models_dir, "v1")
     yield
-    shutil.rmtree(HOME, ignore_errors=True)
 
 
 @schema.parametrize()

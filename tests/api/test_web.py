@@ -25,8 +25,8 @@ from typing import Any
 import httpx
 import pytest
 
+from headless import CHROMIUM, CHROMIUM_ARGS
 from punkml.config import Settings, cache_dir
-from punkml.report.headless import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.slow
 
@@ -185,8 +185,9 @@ def test_search_open_a_beer_and_predict_a_recipe(
     assert f"{round(answer['ibu_low'])} to {round(answer['ibu_high'])} IBU" in interval
     assert answer["model_version"] in page.inner_text("#beer-prediction")
     # A beer the model trained on shows its out-of-fold prediction, and says so.
-    headline = page.inner_text("#beer-prediction .headline")
-    assert ("predicted without this beer" in headline) == (answer.get("held_out") is False)
+    assert answer["held_out"] is False  # the model trained on it: the answer is out-of-fold
+    assert "IBU predicted without this beer" in page.inner_text("#beer-prediction .headline")
+    assert "out-of-fold" in page.inner_text("#beer-prediction [data-testid=held-out]")
     _screenshot(page, "web-2-beer.png")
 
     # 4. The recipe form: change a hop, add one from the keyboard, submit, read the prediction.
@@ -215,6 +216,8 @@ def test_search_open_a_beer_and_predict_a_recipe(
     predicted = _number(page.inner_text("#prediction [data-testid=ibu-pred]"))
     assert predicted == round(direct["ibu_pred"])
     assert "Prediction for Browser test IPA" in page.inner_text("#prediction")
+    assert direct["held_out"] is True  # a new recipe: no "without this beer"
+    assert "without this beer" not in page.inner_text("#prediction")
     _screenshot(page, "web-3-recipe.png")
 
     # 5. A missing amount is caught in the page, announced, and focused.

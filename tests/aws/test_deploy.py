@@ -1,4 +1,5 @@
-"""`make deploy` / `make destroy` explain what is missing before running Terraform."""
+"""`punkml aws deploy|destroy` (`make deploy`, `make destroy`) explain what is missing before
+running Terraform."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ echo "$@" >> "$TERRAFORM_CALLS"
 
 
 def run_deploy(action: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``punkml aws deploy`` (apply) or ``punkml aws destroy``."""
+    command = "deploy" if action == "apply" else action
     return subprocess.run(
-        [sys.executable, "-m", "punkml.aws.deploy", action],
+        [sys.executable, "-m", "punkml", "aws", command],
         capture_output=True,
         text=True,
         env=env,
@@ -105,4 +108,6 @@ def test_apply_needs_the_lambda_packages(tmp_path: Path) -> None:
 
 def test_unknown_action_is_refused(base_env: dict[str, str]) -> None:
     done = run_deploy("plan", base_env)
-    assert done.returncode == 2 and "apply or destroy" in done.stderr
+    assert done.returncode == 2 and "No such command 'plan'" in done.stderr
+    with pytest.raises(deploy.ConfigError, match="apply or destroy"):
+        deploy.run("plan", base_env)

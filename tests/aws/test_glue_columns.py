@@ -31,13 +31,13 @@ def committed() -> dict[str, Any]:
 
 def test_committed_terraform_tables_are_not_stale() -> None:
     assert (REPO / TERRAFORM_FILE).read_text() == render(), (
-        f"{TERRAFORM_FILE} is stale: run `python -m punkml.aws.glue_columns > {TERRAFORM_FILE}`"
+        f"{TERRAFORM_FILE} is stale: run `punkml aws glue-columns > {TERRAFORM_FILE}`"
     )
 
 
 def test_generator_command_prints_the_same_document() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "punkml.aws.glue_columns"], capture_output=True, check=True
+        [sys.executable, "-m", "punkml", "aws", "glue-columns"], capture_output=True, check=True
     )
     assert done.stdout.decode() == render()
 

@@ -8,13 +8,15 @@ import pytest
 from aws_helpers import AwsEnv, make_stream
 
 from punkml.aws.kinesis import KinesisStream, parse_kinesis_uri
+from punkml.backends import install
 from punkml.config import Settings
 from punkml.errors import ConfigError, StreamError
 from punkml.pipeline.stream import Stream, new_holder_id, open_stream
 
 
 def open_kinesis(name: str, home: Path) -> KinesisStream:
-    stream = open_stream(f"kinesis://{name}", Settings.load(home))
+    install()
+    stream = open_stream(Settings.load(home, stream=f"kinesis://{name}"))
     assert isinstance(stream, KinesisStream)
     return stream
 

@@ -220,7 +220,7 @@ def write_catalog(home: Path, beers: list[dict[str, Any]]) -> None:
     from punkml.pipeline.cleaned import tables_from_beers
     from punkml.pipeline.lake import Lake
 
-    lake = Lake.open(None, Settings.load(home))
+    lake = Lake.open(Settings.load(home).lake_uri)
     for name, table in tables_from_beers(beers).items():
         lake.write_parquet(f"cleaned/{name}/ingest_date=2026-01-01/part-0-1.parquet", table)
 

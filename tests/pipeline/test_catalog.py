@@ -21,7 +21,7 @@ from punkml.pipeline.transform import CleanedSink
 
 
 def _deliver(stream: SqliteStream, settings: Settings) -> None:
-    lake = Lake.open(None, settings)
+    lake = Lake.open(settings.lake_uri)
     for sink in (RawSink(lake), CleanedSink(lake)):
         Deliverer(stream, sink).run(until_idle=True)
 
@@ -125,7 +125,7 @@ def test_the_catalog_file_survives_moving_the_home_and_sees_every_change(
         stream.put([(str(b["id"]), orjson.dumps(b)) for b in beers[:7]])
     punkml("deliver", "--until-idle")
     # The lake changes outside a delivery: the ML stage writes the predictions table.
-    Lake.open(None, settings).write_parquet(
+    Lake.open(settings.lake_uri).write_parquet(
         "predictions/predictions.parquet", pa.table({"id": [1, 2], "ibu_pred": [60.0, 41.5]})
     )
     punkml("compact")  # refreshes the file, as every change of the lake does

@@ -31,14 +31,14 @@ from .test_delivery import Records, _put_mixed, assert_exactly_once
 
 
 def _deliver_in_small_batches(settings: Settings, stream: SqliteStream) -> None:
-    lake = Lake.open(None, settings)
+    lake = Lake.open(settings.lake_uri)
     config = DeliveryConfig(buffer_bytes=20_000, poll_seconds=0.01)
     for sink in (RawSink(lake), CleanedSink(lake)):
         Deliverer(stream, sink, config).run(until_idle=True)
 
 
 def _file_counts(settings: Settings) -> dict[str, int]:
-    lake = Lake.open(None, settings)
+    lake = Lake.open(settings.lake_uri)
     return {
         "raw": len(lake.all_files("raw", ".jsonl.gz")),
         "cleaned": len(lake.all_files("cleaned", ".parquet")),
@@ -48,7 +48,7 @@ def _file_counts(settings: Settings) -> dict[str, int]:
 
 def _covered(settings: Settings) -> int:
     """Files on disk that readers ignore because a folded file covers them."""
-    lake = Lake.open(None, settings)
+    lake = Lake.open(settings.lake_uri)
     where = [("raw", ".jsonl.gz"), ("cleaned", ".parquet"), ("dead_letters", ".parquet")]
     return sum(len(lake.all_files(*w)) - len(lake.files(*w)) for w in where)
 
@@ -86,7 +86,7 @@ def test_compaction_folds_each_partition_and_keeps_every_row(
 
     stats = {
         item.consumer: item
-        for item in compact(stream, Lake.open(None, settings), ("raw", "cleaned"))
+        for item in compact(stream, Lake.open(settings.lake_uri), ("raw", "cleaned"))
     }
 
     after = _file_counts(settings)
@@ -97,7 +97,7 @@ def test_compaction_folds_each_partition_and_keeps_every_row(
     assert_exactly_once(settings, records)
     assert not _leftovers(settings)
     # Nothing left to fold: a second compaction changes nothing.
-    again = compact(stream, Lake.open(None, settings), ("raw", "cleaned"))
+    again = compact(stream, Lake.open(settings.lake_uri), ("raw", "cleaned"))
     assert [item.folds for item in again] == [0, 0]
 
 
@@ -105,7 +105,7 @@ def test_a_pending_batch_is_not_folded(
     settings: Settings, stream: SqliteStream, make_records: Callable[[int], Records]
 ) -> None:
     stream.put(make_records(100))
-    lake = Lake.open(None, settings)
+    lake = Lake.open(settings.lake_uri)
     config = DeliveryConfig(buffer_bytes=5_000, poll_seconds=0.01)
     Deliverer(stream, RawSink(lake), config).run(until_idle=True)
     files = lake.files("raw", ".jsonl.gz")

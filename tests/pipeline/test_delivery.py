@@ -49,7 +49,7 @@ def _raw_file_names(lake: Lake) -> list[str]:
 
 def test_batches_are_bounded_by_the_buffer_size(settings: Settings, stream: SqliteStream) -> None:
     stream.put([("k", b"x" * 1000) for _ in range(100)])
-    lake = Lake.open(None, settings)
+    lake = Lake.open(settings.lake_uri)
     stats = Deliverer(stream, RawSink(lake), DeliveryConfig(buffer_bytes=10_000)).run(
         until_idle=True
     )
@@ -65,7 +65,7 @@ def test_each_consumer_has_its_own_default_batch_size(
 ) -> None:
     # 3 MiB of records: one raw batch per MiB, one cleaned batch for all (8 MiB default).
     stream.put([("k", b"x" * 100_000) for _ in range(30)])
-    lake = Lake.open(None, settings)
+    lake = Lake.open(settings.lake_uri)
     raw = Deliverer(stream, RawSink(lake), DeliveryConfig()).run(until_idle=True)
     cleaned = Deliverer(stream, CleanedSink(lake), DeliveryConfig()).run(until_idle=True)
     assert (raw.records, raw.batches) == (30, 3)
@@ -80,7 +80,7 @@ def test_a_partial_buffer_is_flushed_after_the_interval(
 ) -> None:
     config = DeliveryConfig(buffer_bytes=10**9, buffer_seconds=0.2, poll_seconds=0.05)
     stop = threading.Event()
-    deliverer = Deliverer(stream, RawSink(Lake.open(None, settings)), config, stop=stop)
+    deliverer = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config, stop=stop)
     worker = threading.Thread(target=deliverer.run, kwargs={"until_idle": False})
     worker.start()
     try:
@@ -111,7 +111,7 @@ def test_stopping_flushes_the_buffer_and_checkpoints(
     monkeypatch.setattr(stream, "read", spy)
     config = DeliveryConfig(buffer_bytes=10**9, buffer_seconds=3600, poll_seconds=0.05)
     stop = threading.Event()
-    deliverer = Deliverer(stream, RawSink(Lake.open(None, settings)), config, stop=stop)
+    deliverer = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config, stop=stop)
     worker = threading.Thread(target=deliverer.run, kwargs={"until_idle": False})
     worker.start()
     assert seen.wait(20)
@@ -126,7 +126,7 @@ def test_a_pending_batch_is_replayed_exactly_after_a_crash(
     settings: Settings, stream: SqliteStream
 ) -> None:
     stream.put([("k", b"x" * 100) for _ in range(50)])
-    lake = Lake.open(None, settings)
+    lake = Lake.open(settings.lake_uri)
     with pytest.raises(RuntimeError, match="crash"):
         Deliverer(stream, _CrashAfterWrite(lake), DeliveryConfig(buffer_bytes=1000)).run(
             until_idle=True
@@ -306,7 +306,7 @@ def test_a_slow_delivery_keeps_its_short_lease_by_renewing_it(
     # Batches of about four records, 0.25 s each: the delivery lasts several lease times.
     largest = max(len(data) for _, data in records)
     config = DeliveryConfig(buffer_bytes=4 * largest, poll_seconds=0.01, lease_seconds=0.6)
-    deliverer = Deliverer(stream, _SlowRawSink(Lake.open(None, settings), 0.25), config)
+    deliverer = Deliverer(stream, _SlowRawSink(Lake.open(settings.lake_uri), 0.25), config)
     taken: list[str] = []
     done = threading.Event()
 
@@ -337,7 +337,7 @@ def test_a_slow_delivery_keeps_its_short_lease_by_renewing_it(
 def test_a_delivery_removes_the_temporary_files_a_killed_writer_left(
     settings: Settings, stream: SqliteStream, make_records: Callable[[int], Records]
 ) -> None:
-    lake = Lake.open(None, settings)
+    lake = Lake.open(settings.lake_uri)
     stale = [
         settings.lake_dir / "raw/2026/01/01/00/.part-1-2.jsonl.gz.0123abcd.tmp",
         settings.lake_dir / "cleaned/beers/ingest_date=2026-01-01/.part-1-2.parquet.4567ef.tmp",
@@ -372,7 +372,7 @@ def test_a_long_running_delivery_compacts_at_its_interval(
 
     config = DeliveryConfig(poll_seconds=0.01, buffer_seconds=0.02, compact_every_seconds=0.05)
     deliverer = Deliverer(
-        stream, RawSink(Lake.open(None, settings)), config, stop=stop, compactor=compactor
+        stream, RawSink(Lake.open(settings.lake_uri)), config, stop=stop, compactor=compactor
     )
     thread = threading.Thread(target=deliverer.run, kwargs={"until_idle": False})
     thread.start()

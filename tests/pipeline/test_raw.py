@@ -8,7 +8,6 @@ from pathlib import Path
 
 import orjson
 
-from punkml.config import Settings
 from punkml.pipeline.lake import Lake
 from punkml.pipeline.raw import RawSink, encode_raw_batch
 from punkml.pipeline.stream import Record
@@ -50,7 +49,7 @@ def test_encoding_is_deterministic_so_a_replay_overwrites_identically() -> None:
 
 
 def test_sink_writes_files_atomically_and_replaces_on_rewrite(tmp_path: Path) -> None:
-    lake = Lake.open(str(tmp_path / "lake"), Settings.load(tmp_path))
+    lake = Lake.open(str(tmp_path / "lake"))
     sink = RawSink(lake)
     records = [Record(1, "k", T0, b"{}"), Record(2, "k", T0, b"[]")]
     assert sink.write(records) == 1

@@ -46,8 +46,6 @@ def test_source_faults_are_counted_and_the_schedule_goes_on(
         settings,
         source,
         Schedule(interval_seconds=0.01),
-        stream_uri=None,
-        lake_uri=None,
         config=DeliveryConfig(buffer_seconds=3600, poll_seconds=0.02),
         stop=stop,
     )

@@ -31,7 +31,7 @@ def test_status_reports_lag_pending_batches_and_retention_losses(settings: Setti
     record_outcome(settings, records=5)
     record_outcome(settings, error=TimeoutError("read timed out"))
 
-    status = pipeline_status(settings, stream_uri=uri)
+    status = pipeline_status(Settings.load(settings.home, stream=uri))
     assert status["stream"] | {"newest_arrived_at": None, "oldest_arrived_at": None} == {
         "uri": f"sqlite://{settings.stream_path}",
         "length": 2,
@@ -64,7 +64,7 @@ def test_status_names_an_unreadable_file_and_still_shows_the_rest(
 ) -> None:
     with SqliteStream(settings.stream_path) as stream:
         stream.put(make_records(6))
-        lake = Lake.open(None, settings)
+        lake = Lake.open(settings.lake_uri)
         config = DeliveryConfig(buffer_bytes=2_000, poll_seconds=0.01)
         for sink in (RawSink(lake), CleanedSink(lake)):
             Deliverer(stream, sink, config).run(until_idle=True)

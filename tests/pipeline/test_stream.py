@@ -151,8 +151,8 @@ def test_stream_uris(settings: Settings, tmp_path: Path) -> None:
         with pytest.raises(ConfigError):
             parse_sqlite_uri(bad)
     with pytest.raises(ConfigError, match="unknown scheme"):
-        open_stream("ftp://x", settings)
-    default = open_stream(None, settings)
+        open_stream(Settings.load(settings.home, stream="ftp://x"))
+    default = open_stream(settings)
     assert isinstance(default, Stream)
     assert Path(default.uri.removeprefix("sqlite://")) == settings.stream_path.resolve()
     default.close()

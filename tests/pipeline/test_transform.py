@@ -11,7 +11,6 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from punkml.config import Settings
 from punkml.pipeline import cleaned
 from punkml.pipeline.cleaned import MAX_BEER_BYTES
 from punkml.pipeline.lake import Lake
@@ -116,7 +115,7 @@ def test_a_failing_transform_dead_letters_only_that_beer(
 def test_sink_partitions_by_ingest_date_and_names_files_by_batch(
     beers: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    lake = Lake.open(str(tmp_path / "lake"), Settings.load(tmp_path))
+    lake = Lake.open(str(tmp_path / "lake"))
     records = [
         _record(10, orjson.dumps(beers[0]), T0),
         _record(11, b"junk", T0),
@@ -140,7 +139,7 @@ def test_worker_processes_write_the_same_rows(beers: list[dict[str, Any]], tmp_p
     records[7] = _record(8, b"not a beer")
     tables = {}
     for workers in (1, 3):
-        lake = Lake.open(str(tmp_path / f"lake{workers}"), Settings.load(tmp_path))
+        lake = Lake.open(str(tmp_path / f"lake{workers}"))
         sink = CleanedSink(lake, workers=workers)
         try:
             assert sink.write(records) == 4

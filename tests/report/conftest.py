@@ -59,7 +59,7 @@ def lake_settings(settings: Settings, dataset_beers: list[dict[str, Any]]) -> Se
     stream = SqliteStream(settings.stream_path)
     try:
         stream.put(records)
-        lake = Lake.open(None, settings)
+        lake = Lake.open(settings.lake_uri)
         for sink in (RawSink(lake), CleanedSink(lake)):
             Deliverer(stream, sink).run(until_idle=True)
     finally:
@@ -69,7 +69,8 @@ def lake_settings(settings: Settings, dataset_beers: list[dict[str, Any]]) -> Se
 
 @pytest.fixture
 def no_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Point the dataset cache at an empty directory."""
+    """Point the dataset cache at an empty directory (ask for it before ``settings``, which takes
+    its cache from the environment)."""
     empty = tmp_path / "empty-cache"
     empty.mkdir()
     monkeypatch.setenv("PUNKML_CACHE_DIR", str(empty))

@@ -112,7 +112,7 @@ def test_from_the_catalog_the_quality_table_counts_dead_letters_and_duplicates(
     assert re.search(r"Superseded beer events [^<]*</td><td class=\"num\">1<", document)
 
 
-def test_without_any_data_the_report_still_renders(settings: Settings, no_dataset: None) -> None:
+def test_without_any_data_the_report_still_renders(no_dataset: None, settings: Settings) -> None:
     document = build_report(settings)
     assert "punkml data fetch" in document
     assert "No beers to plot." in document

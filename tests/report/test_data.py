@@ -50,7 +50,7 @@ def test_falls_back_to_the_dataset_and_says_the_catalog_is_empty(settings: Setti
 
 
 def test_without_catalog_or_dataset_the_data_is_empty_and_says_why(
-    settings: Settings, no_dataset: None
+    no_dataset: None, settings: Settings
 ) -> None:
     data = load_report_data(settings)
     assert not data.has_beers

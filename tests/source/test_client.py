@@ -128,6 +128,22 @@ def test_retry_after_seconds_is_honoured(
     assert client.stats.retries == 1
 
 
+def test_fractional_retry_after_is_honoured_exactly_not_rounded(
+    fault_server: Any, make_client: MakeClient, sleeps: list[float]
+) -> None:
+    fault_server.push(status=503, headers={"Retry-After": "2.5"})
+    fault_server.push(status=503, headers={"Retry-After": "0.25"})
+    client = make_client(fault_server.url, max_total_sleep_seconds=2.75)
+    assert client.get_beer(3)["id"] == 3
+    assert sleeps == [2.5, 0.25]  # the whole budget, to the quarter second
+    fault_server.push(status=503, headers={"Retry-After": "2.5"})
+    with pytest.raises(
+        SourceStatusError, match=r"retry after 2\.5 s, beyond the retry budget of 2\.4 s"
+    ):
+        make_client(fault_server.url, max_total_sleep_seconds=2.4).get_beer(3)
+    assert sleeps == [2.5, 0.25]  # 2.5 s does not fit in 2.4 s: no rounding down to 2 s
+
+
 def test_retry_after_http_date_is_honoured(
     fault_server: Any, make_client: MakeClient, sleeps: list[float]
 ) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -27,6 +26,7 @@ from punkml.api.responses import JSON_CONTENT_TYPE, endpoint_not_found
 from punkml.api.static import add_web_routes
 from punkml.api.store import DEFAULT_CACHE_BYTES, BeerStore
 from punkml.config import Settings
+from punkml.source.dataset import PACKAGE, VERSION, load_home_beers
 
 DOCS_URL = "/docs"
 REDOC_URL = "/redoc"
@@ -53,25 +53,24 @@ def create_app(
     beers: list[dict[str, Any]] | None = None,
     *,
     rate_limit: int = DEFAULT_LIMIT,
-    home: Path | None = None,
+    settings: Settings | None = None,
     rate_window_seconds: float = DEFAULT_WINDOW_SECONDS,
     routers: Sequence[APIRouter] | None = None,
     cache_bytes: int = DEFAULT_CACHE_BYTES,
 ) -> PunkApi:
     """The Punk API v2 ASGI application.
 
-    ``beers`` defaults to the cached pinned dataset (for ``home``); ``rate_limit`` requests per
+    ``beers`` defaults to the deployment's cached pinned dataset (``settings``, default: by the
+    home rule); ``rate_limit`` requests per
     client IP per ``rate_window_seconds`` (0 disables the limit); ``routers`` defaults to the
     project's other resources (``_routers``).
     """
     if rate_limit < 0:
         raise ValueError("rate_limit must be ≥ 0 (0 disables it)")
-    settings = Settings.load(home)
+    settings = settings or Settings.load()
     dataset = "given list of beers"
     if beers is None:
-        from punkml.source.dataset import PACKAGE, VERSION, load_home_beers
-
-        beers = load_home_beers(home)
+        beers = load_home_beers(settings)
         dataset = f"{PACKAGE}@{VERSION}"
     store = BeerStore(beers, cache_bytes=cache_bytes)
     fastapi_app = _fastapi_app(settings, store, _routers() if routers is None else routers)

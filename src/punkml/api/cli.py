@@ -8,6 +8,7 @@ import typer
 
 from punkml.api.limits import HEADER_TIMEOUT_SECONDS, MAX_CONNECTIONS, ConnectionLimits
 from punkml.cli_options import HomeOption
+from punkml.config import Settings
 
 app = typer.Typer(help="Serve the Punk API v2 over the pinned dataset.", no_args_is_help=True)
 
@@ -65,12 +66,14 @@ def serve(
     """
     from punkml.api.server import serve_api
 
+    # Checked by serve_api once the port is bound: a busy port is the first error to report.
+    settings = Settings.load(home)
     serve_api(
         host=host,
         port=port,
         rate_limit=rate_limit,
         rate_window_seconds=rate_window,
-        home=home,
+        settings=settings,
         access_log=access_log,
         limits=ConnectionLimits(
             header_timeout_seconds=header_timeout, max_connections=max_connections

@@ -132,6 +132,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         if self._in_request:
             self._refuse(header_timeout())
+        elif self.pipeline or (self.cycle is not None and not self.cycle.response_complete):
+            return  # a (pipelined) request is being answered: its headers came in time
         else:  # idle: nothing of a request arrived, so there is nobody to answer
             self._refused = True
             self.transport.close()

@@ -232,16 +232,6 @@ def is_subsequence(key: str, text: str) -> bool:
     return True
 
 
-def fuzzy_match(name: str | None, query: str) -> bool:
-    """True when the query's characters appear in ``name`` in order (case-insensitive)."""
-    return name is not None and is_subsequence(text_key(query), name.lower())
-
-
-def substring_match(text: str | None, query: str) -> bool:
-    """True when the query (lower case, underscores as spaces) is a substring of ``text``."""
-    return text is not None and text_key(query) in text.lower()
-
-
 def _js_number_field(beer: Mapping[str, Any], field: str) -> float:
     """A numeric field as JavaScript sees it in a comparison: null → 0, absent → NaN."""
     if field not in beer:
@@ -409,11 +399,6 @@ def page_slice(query: BeerQuery) -> slice:
     """The requested page of a filtered list: ``per_page`` items from ``(page - 1) * per_page``."""
     offset = (query.page - 1) * query.per_page
     return slice(offset, offset + query.per_page)
-
-
-def beer_matches(beer: Mapping[str, Any], query: BeerQuery) -> bool:
-    """Whether one beer passes every filter of ``query`` (pagination aside)."""
-    return BeerIndex([beer]).matching(query).size == 1
 
 
 def filter_beers(beers: Sequence[dict[str, Any]], query: BeerQuery) -> list[dict[str, Any]]:

@@ -10,12 +10,12 @@ import logging
 import signal
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import uvicorn
 
 from punkml.api.app import create_app
 from punkml.api.protocol import ConnectionLimits, guarded_protocol
+from punkml.config import Settings
 from punkml.errors import ServeError
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
@@ -102,7 +102,7 @@ def serve_api(
     port: int,
     rate_limit: int,
     rate_window_seconds: float,
-    home: Path | None = None,
+    settings: Settings,
     access_log: bool = False,
     limits: ConnectionLimits | None = None,
 ) -> None:
@@ -113,7 +113,11 @@ def serve_api(
     """
     sock = bind(host, port)  # first, so a busy port fails before the dataset is even read
     try:
-        app = create_app(rate_limit=rate_limit, home=home, rate_window_seconds=rate_window_seconds)
+        app = create_app(
+            rate_limit=rate_limit,
+            settings=settings.require(),
+            rate_window_seconds=rate_window_seconds,
+        )
         config = uvicorn.Config(
             app,
             loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
@@ -121,10 +125,12 @@ def serve_api(
             proxy_headers=False,  # the client IP is the socket's, as in the original
             server_header=False,
             access_log=access_log,
-            log_level="info",
+            log_config=None,  # uvicorn's records go to the handler the root command set up
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
+        if access_log:  # asked for: shown whatever --log-level says about per-request lines
+            logging.getLogger("uvicorn.access").setLevel(logging.INFO)
         # The beers, their JSON bytes and the imported modules live as long as the process: move
         # them out of the garbage collector's generations so full collections stay short.
         gc.collect()

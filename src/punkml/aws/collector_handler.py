@@ -52,15 +52,15 @@ def describe_event(event: Any) -> str:
 
 def handler(event: Any, context: object = None) -> dict[str, Any]:
     """Lambda entry point: collect ``PUNKML_BEERS_PER_RUN`` random beers onto the stream."""
+    from punkml.aws.kinesis import KinesisStream
     from punkml.config import Settings
     from punkml.pipeline.collector import collect_random
-    from punkml.pipeline.stream import open_stream
     from punkml.source.client import PunkClient
 
     source, stream_uri, count = collector_config(os.environ)
     log.info("collecting %d beer(s) from %s for %s", count, source, describe_event(event))
-    settings = Settings.load(SCRATCH_HOME)
-    stream = open_stream(stream_uri, settings)
+    settings = Settings.load(SCRATCH_HOME, stream=stream_uri)
+    stream = KinesisStream.from_uri(settings.stream_uri, settings)
     sequence_numbers: list[str] = []
     try:
         with PunkClient(

@@ -1,4 +1,5 @@
-"""``make deploy`` / ``make destroy``: terraform apply / destroy of ``terraform/``, with clear errors.
+"""``punkml aws deploy|destroy`` (``make deploy``, ``make destroy``): terraform apply / destroy of
+``terraform/``, with clear errors.
 
 Before running Terraform it checks, and explains what to do when missing: the ``terraform`` binary
 on PATH, AWS credentials (any source boto3 knows: environment, profile, SSO, instance role), the
@@ -11,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -95,17 +95,3 @@ def run(action: str, environ: Mapping[str, str] | None = None) -> None:
         done = subprocess.run(command, check=False)
         if done.returncode != 0:
             raise PunkmlError(f"`{' '.join(command[2:])}` failed (exit code {done.returncode})")
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m punkml.aws.deploy apply|destroy``; errors print as one line."""
-    args = sys.argv[1:] if argv is None else argv
-    try:
-        run(args[0] if args else "")
-    except PunkmlError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
-
-
-if __name__ == "__main__":
-    main()

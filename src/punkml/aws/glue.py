@@ -106,15 +106,3 @@ class GlueCatalog:
         if not location.endswith(suffix):
             raise LakeError(f"{self.uri}: table 'beers' is at {location}, not under a lake root")
         return location[: -len(suffix)]
-
-
-def register_catalog(catalog_uri: str, lake_uri: str | None) -> list[str]:
-    """``--catalog glue://DATABASE`` on ``deliver``: register the ``s3://`` lake's tables."""
-    if lake_uri is None:
-        raise ConfigError(f"--catalog {catalog_uri} needs --lake s3://bucket/prefix")
-    return GlueCatalog.from_uri(catalog_uri).register_lake(lake_uri)
-
-
-def lake_from_catalog(catalog_uri: str) -> str:
-    """``--catalog glue://DATABASE`` on ``sql``: the lake root registered in that database."""
-    return GlueCatalog.from_uri(catalog_uri).lake_uri()

@@ -147,7 +147,7 @@ class KinesisStream:
         return cls(
             name,
             client=aws_client("kinesis", region),
-            ledger_path=settings.state_dir / f"kinesis-{name}.sqlite",
+            ledger_path=settings.kinesis_ledger_path(name),
             retention_hours=retention,
         )
 

@@ -1,4 +1,4 @@
-"""Build the Lambda packages: ``python -m punkml.aws.package --out build/lambda``.
+"""Build the Lambda packages: ``punkml aws package --out build/lambda``.
 
 Each zip holds the ``punkml`` source tree plus exactly the dependencies pinned in
 ``lambda/requirements-<package>.txt`` (installed with ``--no-deps``, so nothing undeclared slips
@@ -10,7 +10,6 @@ changes only when the code or a pin does.
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import os
 import shutil
@@ -21,6 +20,7 @@ import zipfile
 from pathlib import Path
 
 import punkml
+from punkml.atomic import atomic_path
 
 PACKAGES = ("collector", "processor")
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -107,15 +107,16 @@ def write_zip(staging: Path, out: Path) -> int:
         if path.is_file() and not trimmed(path.relative_to(staging).as_posix())
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".zip.tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+    with (
+        atomic_path(out) as tmp,
+        zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive,
+    ):
         for path in files:
             info = zipfile.ZipInfo(path.relative_to(staging).as_posix(), date_time=ZIP_TIME)
             mode = 0o755 if os.access(path, os.X_OK) else 0o644
             info.external_attr = (0o100000 | mode) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
-    os.replace(tmp, out)
     return len(files)
 
 
@@ -139,30 +140,3 @@ def build_package(
         out = out_dir / f"{package}.zip"
         write_zip(staging, out)
     return out
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Command line of ``make lambda-package``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("build/lambda"), help="output directory")
-    parser.add_argument(
-        "--python-version", default=DEFAULT_PYTHON_VERSION, help="Lambda runtime Python version"
-    )
-    parser.add_argument(
-        "--architecture",
-        default=DEFAULT_ARCHITECTURE,
-        choices=[*PLATFORM_TAGS, "native"],
-        help="Lambda architecture (native: this machine and interpreter, for tests)",
-    )
-    parser.add_argument("packages", nargs="*", default=list(PACKAGES), help=f"any of {PACKAGES}")
-    args = parser.parse_args(argv)
-    architecture = None if args.architecture == "native" else args.architecture
-    for package in args.packages:
-        out = build_package(
-            package, args.out, python_version=args.python_version, architecture=architecture
-        )
-        print(f"{out}: {out.stat().st_size / 1e6:.1f} MB")
-
-
-if __name__ == "__main__":
-    main()

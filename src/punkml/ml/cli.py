@@ -86,7 +86,7 @@ def train(
     from punkml.config import Settings
     from punkml.ml.train import train_model
 
-    settings = Settings.load(home)
+    settings = Settings.for_command(home, writes=True)
     status = _progress()
     try:
         result = train_model(
@@ -140,13 +140,18 @@ def evaluate(
     home: HomeOption = None,
 ) -> None:
     """Evaluate the baseline and the recipe model side by side (default data: the pinned dataset)."""
+    from punkml.config import Settings
     from punkml.ml import evaluate as ev
     from punkml.ml.data import tables_from_beers, tables_from_file
     from punkml.source.dataset import load_home_beers
 
     if splits is not None and protocol is not Protocol.splits:
         raise typer.BadParameter("only applies to --protocol splits", param_hint="--splits")
-    tables = tables_from_file(beers) if beers else tables_from_beers(load_home_beers(home))
+    tables = (
+        tables_from_file(beers)
+        if beers
+        else tables_from_beers(load_home_beers(Settings.load(home)))
+    )
     status = _progress()
     try:
         if protocol is Protocol.seed:
@@ -258,7 +263,10 @@ def predict(
     from punkml.ml.predict import LoadedModel, predict_catalog, predict_recipes
     from punkml.ml.recipes import read_recipe_file
 
-    settings = Settings.load(home)
+    # A recipe file with an explicit --model needs no deployment; the catalog and the promoted
+    # model do.
+    needs_home = beers is None or model is None
+    settings = Settings.for_command(home, writes=False) if needs_home else Settings.load(home)
     batch = None if beers is None else read_recipe_file(beers)
     loaded = LoadedModel.promoted(settings.models_dir, model)
     if batch is None:
@@ -305,7 +313,7 @@ def models_list(
     from punkml.config import Settings
     from punkml.ml.registry import list_models
 
-    infos = list_models(Settings.load(home).models_dir)
+    infos = list_models(Settings.for_command(home, writes=False).models_dir)
     if output_format is TextOrJson.json:
         echo_json_lines(
             {
@@ -338,7 +346,7 @@ def models_promote(
     from punkml.config import Settings
     from punkml.ml.registry import check_version, load_model, promote
 
-    models_dir = Settings.load(home).models_dir
+    models_dir = Settings.for_command(home, writes=False).models_dir
     load_model(models_dir / check_version(version))  # refuse to promote a tampered model
     promote(models_dir, version)
     typer.echo(f"promoted {version}")

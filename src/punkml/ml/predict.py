@@ -153,9 +153,9 @@ def predict_catalog(settings: Settings, model: LoadedModel) -> tuple[int, str]:
             "the catalog has no beers: run `punkml ingest backfill` and `punkml deliver`"
         )
     table = predictions_table(model, tables)
-    lake = Lake.open(None, settings)
+    lake = Lake.open(settings.lake_uri)
     lake.write_parquet(PREDICTIONS_FILE, table)
-    persist_catalog(settings, None)  # catalog.duckdb names the files of every table
+    persist_catalog(settings)  # catalog.duckdb names the files of every table
     return table.num_rows, lake.path(PREDICTIONS_FILE)
 
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from punkml.atomic import atomic_write
 from punkml.errors import ModelError
 
 if TYPE_CHECKING:
@@ -261,10 +262,7 @@ def promote(models_dir: Path, version: str) -> Path:
     """Make ``version`` the served model (atomic replace of ``PROMOTED``); its directory."""
     version_dir = models_dir / check_version(version)
     read_manifest(version_dir)  # must be a real version
-    fd, tmp = tempfile.mkstemp(prefix=".promoted.", dir=models_dir)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(version + "\n")
-    os.replace(tmp, models_dir / PROMOTED_FILE)
+    atomic_write(models_dir / PROMOTED_FILE, version + "\n")
     return version_dir
 
 

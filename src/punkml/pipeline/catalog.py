@@ -16,12 +16,12 @@ import contextlib
 import hashlib
 import json
 import os
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from punkml.atomic import atomic_path, atomic_write
 from punkml.config import Settings
 from punkml.errors import LakeError
 from punkml.pipeline import lake_schema
@@ -66,9 +66,9 @@ class TableStats:
 class Catalog:
     """Query the lake with SQL; one in-memory DuckDB connection with every view defined."""
 
-    def __init__(self, settings: Settings, lake_uri: str | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.lake = Lake.open(lake_uri, settings)
+        self.lake = Lake.open(settings.lake_uri)
         self._con: duckdb.DuckDBPyConnection | None = None
 
     # -- public API ------------------------------------------------------------------------------
@@ -146,33 +146,31 @@ class Catalog:
         if not self.lake.is_local:
             return None
         target = Path(path or self.settings.catalog_path).resolve()
-        state_dir = self.settings.state_dir
-        state_dir.mkdir(parents=True, exist_ok=True)
-        with _locked(state_dir / "catalog.lock"):
+        stamp_path = self.settings.catalog_stamp_path
+        stamp_path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(stamp_path.with_name("catalog.lock")):
             files = {
                 name: [os.path.relpath(file, target.parent) for file in self.lake.files(*where)]
                 for name, where in _table_locations().items()
             }
             stamp = hashlib.sha256(json.dumps([str(target), files]).encode()).hexdigest()
-            stamp_path = state_dir / "catalog.json"
             if target.exists() and _read_text(stamp_path) == stamp:
                 return target
-            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
             try:
-                con = duckdb.connect(str(tmp))
-                try:
-                    # Relative paths bind against the home while the views are created here.
-                    con.execute(f"SET file_search_path = {_sql_text(str(target.parent))}")
-                    _persist_views(con, files)
-                finally:
-                    con.close()
-                os.replace(tmp, target)
-                stamp_path.write_text(stamp)
+                with atomic_path(target) as tmp:
+                    try:
+                        con = duckdb.connect(str(tmp))
+                        try:
+                            # Relative paths bind against the home while the views are made.
+                            con.execute(f"SET file_search_path = {_sql_text(str(target.parent))}")
+                            _persist_views(con, files)
+                        finally:
+                            con.close()
+                    finally:
+                        Path(f"{tmp}.wal").unlink(missing_ok=True)
+                atomic_write(stamp_path, stamp)
             except (duckdb.Error, OSError) as exc:
                 raise LakeError(f"cannot write the catalog {target}: {exc}") from exc
-            finally:
-                tmp.unlink(missing_ok=True)
-                Path(f"{tmp}.wal").unlink(missing_ok=True)
         return target
 
     def close(self) -> None:

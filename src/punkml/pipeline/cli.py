@@ -126,7 +126,9 @@ def ingest_once(
     from punkml.pipeline.runner import ingest_once as collect_one
 
     invalid: list[str] = []
-    seq = collect_one(_settings(home), source, stream_uri=stream, on_invalid=invalid.append)
+    seq = collect_one(
+        _settings(home, writes=True, stream=stream), source, on_invalid=invalid.append
+    )
     typer.echo(f"put 1 beer on the stream as record {seq}")
     _exit_if_invalid(invalid)
 
@@ -142,9 +144,8 @@ def ingest_backfill(
     invalid: list[str] = []
     with progress("backfill", unit="beers put") as step:
         total = backfill(
-            _settings(home),
+            _settings(home, writes=True, stream=stream),
             source,
-            stream_uri=stream,
             on_put=step.advance,
             on_invalid=invalid.append,
         )
@@ -207,21 +208,18 @@ def ingest_run(
     from punkml.pipeline.schedule import Schedule, parse_duration
     from punkml.source.client import PunkClient
 
-    settings = _settings(home)
+    settings = _settings(home, writes=True, stream=stream, lake=lake)
     schedule = Schedule.from_options(every, cron)
     config = replace(
         _delivery_config(buffer_bytes, buffer_seconds, workers),
         compact_every_seconds=parse_duration(compact_every, option="--compact-every"),
     )
-    _setup_logging()
     stop = _stop_on_signals()
     logging.getLogger("punkml").info("collecting %s from %s", schedule.describe(), source)
     summary = run_ingestion(
         settings,
         lambda: PunkClient(source),
         schedule,
-        stream_uri=stream,
-        lake_uri=lake,
         config=config,
         stop=stop,
     )
@@ -267,34 +265,28 @@ def deliver(
         start_deliveries,
     )
 
-    settings = _settings(home)
+    settings = _settings(home, writes=True, stream=stream, lake=lake, catalog=catalog_uri)
     config = _delivery_config(buffer_bytes, buffer_seconds, workers)
     stop = _stop_on_signals()
-    if not until_idle:
-        _setup_logging()
-    if catalog_uri:
-        from punkml.aws.glue import register_catalog
+    if settings.catalog_uri:
+        from punkml.pipeline.external_catalog import open_external_catalog
 
-        register_catalog(catalog_uri, lake)
+        open_external_catalog(settings.catalog_uri).register_lake(settings.lake_uri)
     consumers = consumer_names(consumer.value)
     with contextlib.ExitStack() as stack:
         on_batch = None
         if until_idle:  # a bar over what there is to deliver (a service logs instead)
-            on_batch = stack.enter_context(
-                delivery_progress(settings, consumers, stream_uri=stream)
-            )
+            on_batch = stack.enter_context(delivery_progress(settings, consumers))
         running = start_deliveries(
             settings,
             consumers,
-            stream_uri=stream,
-            lake_uri=lake,
             config=config,
             until_idle=until_idle,
             stop=stop,
             on_batch=on_batch,
         )
         stats = running.join()
-    persist_catalog(settings, lake)
+    persist_catalog(settings)
     _echo_deliveries(stats)
 
 
@@ -326,20 +318,20 @@ def compact(
     from punkml.pipeline.runner import CONSUMERS, refresh_catalog
     from punkml.pipeline.stream import open_stream
 
-    settings = _settings(home)
-    lake_root = Lake.open(lake, settings)
-    log = open_stream(stream, settings)
+    settings = _settings(home, writes=False, stream=stream, lake=lake)
+    lake_root = Lake.open(settings.lake_uri)
+    log = open_stream(settings)
     try:
         results = compact_lake(
             log,
             lake_root,
             CONSUMERS,
             wait_seconds=wait,
-            on_folded=lambda: refresh_catalog(settings, lake),
+            on_folded=lambda: refresh_catalog(settings),
         )
     finally:
         log.close()
-    refresh_catalog(settings, lake)
+    refresh_catalog(settings)
     for item in results:
         leftovers = item.covered_removed + item.temporaries_removed
         typer.echo(
@@ -362,7 +354,7 @@ def status(
     """Show the stream, each consumer's checkpoint and lag, the lake tables and the collector."""
     from punkml.pipeline.status import format_status, pipeline_status, unreadable_parts
 
-    report = pipeline_status(_settings(home), stream_uri=stream, lake_uri=lake)
+    report = pipeline_status(_settings(home, writes=False, stream=stream, lake=lake))
     if output_format is TextOrJson.json:
         echo_json_lines([report])
     else:
@@ -397,13 +389,12 @@ def sql(
     --format json prints JSON lines (one object per row), as every command's json format does.
     """
     from punkml.pipeline.catalog import Catalog
+    from punkml.pipeline.external_catalog import open_external_catalog
 
     if catalog_uri and lake is None:
-        from punkml.aws.glue import lake_from_catalog
+        lake = open_external_catalog(catalog_uri).lake_uri()
 
-        lake = lake_from_catalog(catalog_uri)
-
-    with Catalog(_settings(home), lake) as catalog:
+    with Catalog(_settings(home, writes=False, lake=lake)) as catalog:
         result = catalog.query(query)
     _print_table(result, output_format, max_rows)
 
@@ -411,10 +402,17 @@ def sql(
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _settings(home: Any) -> Settings:
+def _settings(
+    home: Any,
+    *,
+    writes: bool,
+    stream: str | None = None,
+    lake: str | None = None,
+    catalog: str | None = None,
+) -> Settings:
     from punkml.config import Settings
 
-    return Settings.load(home).ensure()
+    return Settings.for_command(home, writes=writes, stream=stream, lake=lake, catalog=catalog)
 
 
 def _delivery_config(
@@ -443,14 +441,6 @@ def _stop_on_signals() -> threading.Event:
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
     return stop
-
-
-def _setup_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
 
 
 def _echo_deliveries(stats: list[DeliveryStats]) -> None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -22,13 +20,12 @@ from typing import Any, Protocol
 
 import orjson
 
+from punkml.atomic import atomic_write
 from punkml.config import Settings
 from punkml.pipeline.stream import Stream
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SOURCE_URL = "http://127.0.0.1:8000/v2"
-SOURCE_ENV = "PUNKML_SOURCE"
 BACKFILL_BATCH = 500
 """Beers put on the stream per transaction during a backfill."""
 
@@ -118,7 +115,7 @@ class CollectorState:
 
     @staticmethod
     def path(settings: Settings) -> Path:
-        return settings.state_dir / "collector.json"
+        return settings.collector_state_path
 
     @classmethod
     def load(cls, settings: Settings) -> CollectorState:
@@ -132,12 +129,7 @@ class CollectorState:
 
     def save(self, settings: Settings) -> None:
         """Write atomically (temporary file + rename)."""
-        target = self.path(settings)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".collector.", dir=target.parent)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(asdict(self), handle, indent=2)
-        os.replace(tmp, target)
+        atomic_write(self.path(settings), json.dumps(asdict(self), indent=2))
 
     def succeeded(self, records: int) -> None:
         now = _now_iso()

@@ -18,12 +18,11 @@ from __future__ import annotations
 import io
 import os
 import re
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from punkml.config import Settings
+from punkml.atomic import atomic_write
 from punkml.errors import LakeError
 
 if TYPE_CHECKING:
@@ -40,11 +39,6 @@ CONSUMER_DIRS = {"raw": (RAW_DIR,), "cleaned": (CLEANED_DIR, DEAD_LETTERS_DIR)}
 BATCH_NAME = re.compile(r"^part-(\d+)-(\d+)\.")
 TEMPORARY_NAME = re.compile(r"^\.part-\d+-\d+\..*\.tmp$")
 """What ``write_bytes`` names a file while writing it (a killed writer leaves it behind)."""
-
-
-def default_lake_uri(settings: Settings) -> str:
-    """The deployment's local lake directory."""
-    return str(settings.lake_dir.resolve())
 
 
 def batch_file_name(first: int, last: int, suffix: str) -> str:
@@ -90,11 +84,10 @@ class Lake:
     root: str
 
     @classmethod
-    def open(cls, uri: str | None, settings: Settings) -> Lake:
-        """Open the lake at ``uri`` (default: ``<home>/lake``), creating a local root if needed."""
+    def open(cls, uri: str) -> Lake:
+        """Open the lake at ``uri`` (``Settings.lake_uri``), creating a local root if needed."""
         import pyarrow.fs as pafs
 
-        uri = uri or default_lake_uri(settings)
         try:
             if "://" in uri:
                 fs, root = pafs.FileSystem.from_uri(uri)
@@ -125,17 +118,7 @@ class Lake:
         target = self.path(relative)
         try:
             if self.is_local:
-                parent = os.path.dirname(target)
-                os.makedirs(parent, exist_ok=True)
-                # Hidden and without the final suffix, so no glob or dataset reader picks it up.
-                tmp = os.path.join(parent, f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
-                try:
-                    with open(tmp, "wb") as handle:
-                        handle.write(data)
-                    os.replace(tmp, target)
-                finally:
-                    if os.path.exists(tmp):
-                        os.unlink(tmp)
+                atomic_write(Path(target), data)
             else:
                 # compression=None: pyarrow would otherwise gzip a ".gz" name a second time.
                 with self.fs.open_output_stream(target, compression=None) as out:

@@ -78,8 +78,6 @@ def start_deliveries(
     settings: Settings,
     consumers: Sequence[str],
     *,
-    stream_uri: str | None,
-    lake_uri: str | None,
     config: DeliveryConfig,
     until_idle: bool,
     stop: threading.Event,
@@ -91,14 +89,14 @@ def start_deliveries(
     ``stop`` makes them flush their buffers and return at once; ``drain`` makes them deliver
     everything on the stream first.
     """
-    lake = Lake.open(lake_uri, settings)
+    lake = Lake.open(settings.lake_uri)
     running = DeliveryThreads()
 
     def deliver(consumer: str) -> None:
         stream: Stream | None = None
         sink: Sink | None = None
         try:
-            stream = open_stream(stream_uri, settings)
+            stream = open_stream(settings)
             sink = make_sink(consumer, lake, config)
             deliverer = Deliverer(
                 stream,
@@ -106,8 +104,8 @@ def start_deliveries(
                 config,
                 stop=stop,
                 drain=drain,
-                on_batch=_after_batch(settings, lake_uri, refresh=not until_idle, then=on_batch),
-                compactor=_compactor(settings, lake, consumer, lake_uri),
+                on_batch=_after_batch(settings, refresh=not until_idle, then=on_batch),
+                compactor=_compactor(settings, lake, consumer),
             )
             running.stats.append(deliverer.run(until_idle=until_idle))
         except BaseException as exc:
@@ -131,7 +129,6 @@ def start_deliveries(
 
 def _after_batch(
     settings: Settings,
-    lake_uri: str | None,
     *,
     refresh: bool,
     then: Callable[[DeliveryStats], None] | None,
@@ -140,7 +137,7 @@ def _after_batch(
 
     def after(stats: DeliveryStats) -> None:
         if refresh:
-            persist_catalog(settings, lake_uri)
+            persist_catalog(settings)
         if then is not None:
             then(stats)
 
@@ -151,15 +148,13 @@ def _after_batch(
 def delivery_progress(
     settings: Settings,
     consumers: Sequence[str] = CONSUMERS,
-    *,
-    stream_uri: str | None = None,
 ) -> Iterator[Callable[[DeliveryStats], None]]:
     """A progress bar over the records the deliveries have to deliver; yields their
     ``on_batch``."""
     from punkml.pipeline.status import consumer_lag
     from punkml.progress import progress
 
-    stream = open_stream(stream_uri, settings)
+    stream = open_stream(settings)
     try:
         info = stream.info()
         lags = {name: consumer_lag(info, stream.consumer(name).checkpoint) for name in consumers}
@@ -176,7 +171,7 @@ def delivery_progress(
 
 
 def _compactor(
-    settings: Settings, lake: Lake, consumer: str, lake_uri: str | None
+    settings: Settings, lake: Lake, consumer: str
 ) -> Callable[[int, Callable[[], None]], None]:
     """What a delivery calls to fold its consumer's files while it holds the lease."""
     from punkml.pipeline.compaction import compact_consumer
@@ -187,11 +182,11 @@ def _compactor(
             consumer,
             checkpoint=checkpoint,
             renew=renew,
-            on_folded=lambda: refresh_catalog(settings, lake_uri),
+            on_folded=lambda: refresh_catalog(settings),
         )
         if stats.folds:
             log.info("%s: folded %d files into %d", consumer, stats.files_folded, stats.folds)
-            persist_catalog(settings, lake_uri)
+            persist_catalog(settings)
 
     return fold
 
@@ -211,8 +206,6 @@ def deliver_until_idle(
     settings: Settings,
     consumers: Sequence[str] = CONSUMERS,
     *,
-    stream_uri: str | None = None,
-    lake_uri: str | None = None,
     config: DeliveryConfig | None = None,
     on_batch: Callable[[DeliveryStats], None] | None = None,
 ) -> list[DeliveryStats]:
@@ -221,31 +214,29 @@ def deliver_until_idle(
     running = start_deliveries(
         settings,
         consumers,
-        stream_uri=stream_uri,
-        lake_uri=lake_uri,
         config=config or DeliveryConfig(),
         until_idle=True,
         stop=threading.Event(),
         on_batch=on_batch,
     )
     stats = running.join()
-    persist_catalog(settings, lake_uri)
+    persist_catalog(settings)
     return stats
 
 
-def persist_catalog(settings: Settings, lake_uri: str | None) -> None:
+def persist_catalog(settings: Settings) -> None:
     """Refresh ``<home>/catalog.duckdb`` (local lakes); a failure is logged, not raised."""
     try:
-        refresh_catalog(settings, lake_uri)
+        refresh_catalog(settings)
     except PunkmlError as exc:
         log.warning("the DuckDB catalog file was not refreshed: %s", exc)
 
 
-def refresh_catalog(settings: Settings, lake_uri: str | None) -> None:
+def refresh_catalog(settings: Settings) -> None:
     """Refresh ``<home>/catalog.duckdb`` (local lakes); ``LakeError`` if it cannot be written."""
     from punkml.pipeline.catalog import Catalog
 
-    with Catalog(settings, lake_uri) as catalog:
+    with Catalog(settings) as catalog:
         catalog.persist()
 
 
@@ -253,7 +244,6 @@ def backfill(
     settings: Settings,
     source_url: str,
     *,
-    stream_uri: str | None = None,
     on_put: Callable[[int], None] | None = None,
     on_invalid: InvalidBeerHandler | None = None,
 ) -> int:
@@ -274,7 +264,6 @@ def backfill(
         return _with_source(
             settings,
             source_url,
-            stream_uri,
             lambda c, s: collect_all(c, s, on_put=count, on_invalid=tally.invalid_beer),
         )
 
@@ -283,7 +272,6 @@ def ingest_once(
     settings: Settings,
     source_url: str,
     *,
-    stream_uri: str | None = None,
     on_invalid: InvalidBeerHandler | None = None,
 ) -> int:
     """Put one random beer of the Punk API at ``source_url`` on the stream; return its seq
@@ -292,7 +280,6 @@ def ingest_once(
         seq = _with_source(
             settings,
             source_url,
-            stream_uri,
             lambda c, s: collect_random(c, s, on_invalid=tally.invalid_beer),
         )
         tally.records = 1
@@ -330,12 +317,11 @@ def _recorded_collection(
 def _with_source(
     settings: Settings,
     source_url: str,
-    stream_uri: str | None,
     collect: Callable[[BeerSource, Stream], int],
 ) -> int:
     from punkml.source.client import PunkClient
 
-    stream = open_stream(stream_uri, settings)
+    stream = open_stream(settings)
     try:
         with PunkClient(source_url) as client:
             return collect(client, stream)
@@ -358,8 +344,6 @@ def run_ingestion(
     source_factory: Callable[[], BeerSource],
     schedule: Schedule,
     *,
-    stream_uri: str | None,
-    lake_uri: str | None,
     config: DeliveryConfig,
     stop: threading.Event,
     clock: Callable[[], float] = time.time,
@@ -376,14 +360,12 @@ def run_ingestion(
     deliveries = start_deliveries(
         settings,
         CONSUMERS,
-        stream_uri=stream_uri,
-        lake_uri=lake_uri,
         config=config,
         until_idle=False,
         stop=halt_deliveries,
         drain=drain,
     )
-    stream = open_stream(stream_uri, settings)
+    stream = open_stream(settings)
     try:
         next_at = schedule.first_run(clock())
         while not stop.is_set() and not deliveries.any_failed():
@@ -397,7 +379,7 @@ def run_ingestion(
         drain.set()
         stream.close()
         summary.deliveries = deliveries.join()
-    persist_catalog(settings, lake_uri)
+    persist_catalog(settings)
     return summary
 
 

@@ -11,7 +11,7 @@ from punkml.errors import PunkmlError
 from punkml.pipeline.catalog import Catalog
 from punkml.pipeline.collector import CollectorState
 from punkml.pipeline.runner import CONSUMERS
-from punkml.pipeline.stream import ConsumerState, StreamInfo, default_stream_uri, open_stream
+from punkml.pipeline.stream import ConsumerState, StreamInfo, open_stream
 
 
 def iso_ms(ms: int | None) -> str | None:
@@ -45,30 +45,28 @@ def _consumer_report(info: StreamInfo, state: ConsumerState) -> dict[str, Any]:
 
 
 def pipeline_status(
-    settings: Settings, *, stream_uri: str | None = None, lake_uri: str | None = None
+    settings: Settings,
 ) -> dict[str, Any]:
     """Everything ``punkml status`` reports, as JSON-ready data."""
-    stream, consumers = _stream_report(settings, stream_uri)
+    stream, consumers = _stream_report(settings)
     return {
         "stream": stream,
         "consumers": consumers,
-        "lake": _lake_report(settings, lake_uri),
+        "lake": _lake_report(settings),
         "collector": asdict(CollectorState.load(settings)),
     }
 
 
-def _stream_report(
-    settings: Settings, stream_uri: str | None
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def _stream_report(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
     """The stream and its consumers; ``{"error": …}`` when the stream cannot be read."""
     try:
-        stream = open_stream(stream_uri, settings)
+        stream = open_stream(settings)
         try:
             info = stream.info()
         finally:
             stream.close()
     except PunkmlError as exc:
-        return {"uri": stream_uri or default_stream_uri(settings), "error": str(exc)}, {}
+        return {"uri": settings.stream_uri, "error": str(exc)}, {}
     states = {state.name: state for state in info.consumers}
     consumers = {
         name: _consumer_report(
@@ -88,10 +86,10 @@ def _stream_report(
     }, consumers
 
 
-def _lake_report(settings: Settings, lake_uri: str | None) -> dict[str, Any]:
+def _lake_report(settings: Settings) -> dict[str, Any]:
     """The lake's tables: files, rows and the files that cannot be read, by name."""
     try:
-        with Catalog(settings, lake_uri) as catalog:
+        with Catalog(settings) as catalog:
             tables = {
                 stat.name: {
                     "files": stat.files,
@@ -102,7 +100,7 @@ def _lake_report(settings: Settings, lake_uri: str | None) -> dict[str, Any]:
             }
             return {"uri": catalog.lake.uri, "tables": tables}
     except PunkmlError as exc:
-        return {"uri": lake_uri or str(settings.lake_dir), "error": str(exc), "tables": {}}
+        return {"uri": settings.lake_uri, "error": str(exc), "tables": {}}
 
 
 def unreadable_parts(status: dict[str, Any]) -> list[str]:

@@ -5,20 +5,21 @@ increasing integer sequence numbers; independent consumers (``raw``, ``cleaned``
 checkpoint; a lease per consumer makes sure only one process delivers it at a time; records older
 than the retention period are trimmed, and a consumer that had not read them is told so.
 
-The backend is chosen by URI: ``sqlite:///path/stream.sqlite`` (the local default, below) or
-``kinesis://name`` (provided by ``punkml.aws``). Every backend implements the ``Stream`` protocol.
+The backend is chosen by URI (``Settings.stream_uri``): ``sqlite:///path/stream.sqlite`` (the
+local default, below) or any scheme added with ``add_stream_backend`` (``punkml.backends`` adds
+``kinesis://NAME`` from ``punkml.aws``; the pipeline itself never names it). Every backend
+implements the ``Stream`` protocol.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import socket
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +34,6 @@ MAX_RECORD_BYTES = 1024 * 1024
 MAX_PARTITION_KEY_CHARS = 256
 DEFAULT_RETENTION_HOURS = 24.0
 BUSY_TIMEOUT_MS = 30_000
-
-# Where each URI scheme's backend lives, imported only when used: "module:Class" with a
-# ``from_uri(uri, settings)`` class method.
-BACKENDS: dict[str, str] = {
-    "sqlite": "punkml.pipeline.stream:SqliteStream",
-    "kinesis": "punkml.aws.kinesis:KinesisStream",
-}
 
 
 class LeaseLostError(StreamError):
@@ -164,26 +158,23 @@ def new_holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def default_stream_uri(settings: Settings) -> str:
-    """The local SQLite stream of a deployment."""
-    return f"sqlite://{settings.stream_path.resolve()}"
+StreamOpener = Callable[[str, Settings], Stream]
+"""Opens a stream from its URI (and the deployment's settings, for local state files)."""
 
 
-def open_stream(uri: str | None, settings: Settings) -> Stream:
-    """Open the stream named by ``uri`` (default: the deployment's SQLite stream)."""
-    uri = uri or default_stream_uri(settings)
-    scheme = urlparse(uri).scheme
-    target = BACKENDS.get(scheme)
-    if target is None:
-        known = ", ".join(f"{name}://" for name in BACKENDS)
+def open_stream(settings: Settings) -> Stream:
+    """Open the deployment's stream, ``settings.stream_uri``, with the backend of its scheme."""
+    uri = settings.stream_uri
+    opener = _STREAM_BACKENDS.get(urlparse(uri).scheme)
+    if opener is None:
+        known = ", ".join(f"{name}://" for name in _STREAM_BACKENDS)
         raise ConfigError(f"stream URI {uri!r} has an unknown scheme; use one of {known}")
-    module_name, class_name = target.split(":")
-    try:
-        backend = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"the {scheme}:// stream backend is not available: {exc}") from exc
-    stream: Stream = backend.from_uri(uri, settings)
-    return stream
+    return opener(uri, settings)
+
+
+def add_stream_backend(scheme: str, opener: StreamOpener) -> None:
+    """Serve ``scheme://`` stream URIs with ``opener`` (see ``punkml.backends``)."""
+    _STREAM_BACKENDS[scheme] = opener
 
 
 def parse_sqlite_uri(uri: str) -> tuple[Path, float]:
@@ -555,3 +546,7 @@ def _check_consumer_name(name: str) -> None:
         raise StreamError(
             f"consumer name {name!r} must be 1-64 letters, digits, '-' or '_' characters"
         )
+
+
+_STREAM_BACKENDS: dict[str, StreamOpener] = {"sqlite": SqliteStream.from_uri}
+"""Stream backends by URI scheme: the local one here, the others added by ``punkml.backends``."""

@@ -7,12 +7,11 @@ fixes it, so the report always renders.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from punkml.atomic import atomic_write
 from punkml.config import Settings
 from punkml.errors import PunkmlError
 from punkml.report import html as h
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
     from punkml.report.data import ReportData
     from punkml.report.model import ModelReport
 
-REPORT_FILE = "report.html"
 TITLE = "Punk ML: data and IBU model report"
 
 
@@ -31,34 +29,24 @@ class ReportError(PunkmlError):
     """The report could not be written."""
 
 
-def default_report_path(settings: Settings) -> Path:
-    """``<home>/report.html``."""
-    return settings.home / REPORT_FILE
-
-
-def write_report(
-    settings: Settings, out: Path | None = None, *, lake_uri: str | None = None
-) -> Path:
-    """Write the report to ``out`` (default ``<home>/report.html``) atomically; return its path.
-
-    ``lake_uri`` is the lake the catalog reads (default ``<home>/lake``).
-    """
-    target = (out or default_report_path(settings)).expanduser()
-    document = build_report(settings, lake_uri=lake_uri)
+def write_report(settings: Settings, out: Path | None = None) -> Path:
+    """Write the report to ``out`` (default ``<home>/report.html``) atomically; return its path."""
+    target = (out or settings.report_path).expanduser()
+    document = build_report(settings)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(target, document)
+        atomic_write(target, document)
     except OSError as exc:
         raise ReportError(f"cannot write the report to {target}: {exc.strerror or exc}") from exc
     return target
 
 
-def build_report(settings: Settings, *, lake_uri: str | None = None) -> str:
+def build_report(settings: Settings) -> str:
     """The report as an HTML string (figures use matplotlib's Figure API: no GUI backend)."""
     from punkml.report.data import load_report_data
     from punkml.report.model import load_model_report
 
-    data = load_report_data(settings, lake_uri=lake_uri)
+    data = load_report_data(settings)
     model = load_model_report(settings, data)
     hop_load = _hop_load(data)
     sections = [
@@ -82,18 +70,6 @@ def _hop_load(data: ReportData) -> pd.Series | None:
     except (PunkmlError, KeyError, ValueError) as exc:
         data.missing.append(f"the hop load could not be computed ({exc})")
         return None
-
-
-def _atomic_write_text(target: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)  # a report is meant to be shared (mkstemp makes it 0600)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 # -- sections ------------------------------------------------------------------------------------

@@ -42,9 +42,9 @@ def report(out: OutOption = None, lake: LakeOption = None, home: HomeOption = No
     from punkml.report.build import write_report
 
     # The first report after a new model refits it on the seed split: say what is happening.
-    with progress("report", unit="") as step:
+    with progress("report") as step:
         step.note("writing the report")
-        path = write_report(Settings.load(home), out, lake_uri=lake)
+        path = write_report(Settings.for_command(home, writes=False, lake=lake), out)
     typer.echo(str(path))
 
 

@@ -9,6 +9,7 @@ returns empty tables and a note naming the command to run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from punkml.config import Settings
@@ -76,11 +77,11 @@ class ReportData:
         return len(self.beers) > 0
 
 
-def load_report_data(settings: Settings, *, lake_uri: str | None = None) -> ReportData:
+def load_report_data(settings: Settings) -> ReportData:
     """The report's tables from the catalog, else from the pinned dataset, else empty."""
     missing: list[str] = []
     try:
-        data = _from_catalog(settings, lake_uri)
+        data = _from_catalog(settings)
     except PunkmlError as exc:
         data = None
         missing.append(f"the catalog could not be read ({exc})")
@@ -97,12 +98,12 @@ def load_report_data(settings: Settings, *, lake_uri: str | None = None) -> Repo
     return fallback
 
 
-def _from_catalog(settings: Settings, lake_uri: str | None) -> ReportData | None:
+def _from_catalog(settings: Settings) -> ReportData | None:
     from punkml.pipeline.catalog import Catalog
 
-    if lake_uri is None and not settings.lake_dir.exists():
+    if "://" not in settings.lake_uri and not Path(settings.lake_uri).exists():
         return None  # nothing delivered yet; do not create an empty lake just to read it
-    with Catalog(settings, lake_uri) as catalog:
+    with Catalog(settings) as catalog:
         beers = catalog.query("SELECT * FROM beers_latest ORDER BY id").to_pandas()
         if beers.empty:
             return None
@@ -124,7 +125,7 @@ def _from_dataset(settings: Settings) -> ReportData | None:
     from punkml.source.dataset import load_home_beers
 
     try:
-        beers = load_home_beers(settings.home)
+        beers = load_home_beers(settings)
     except DatasetError:
         return None
     tables = tables_from_beers(beers)

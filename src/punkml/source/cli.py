@@ -27,8 +27,9 @@ def fetch(
     home: HomeOption = None,
 ) -> None:
     """Fetch punkapi-db@2.6.0 with npm, verify its SHA-512 integrity, and cache data.json."""
-    from punkml.config import cache_dir
+    from punkml.config import Settings
     from punkml.source.dataset import BEER_COUNT, PACKAGE, VERSION, fetch_dataset
 
-    path = fetch_dataset(from_file=from_file, cache=cache_dir(home), force=force)
+    settings = Settings.for_command(home, writes=True)
+    path = fetch_dataset(from_file=from_file, cache=settings.cache_dir, force=force)
     typer.echo(f"{PACKAGE}@{VERSION}: {BEER_COUNT} beers verified at {path}")

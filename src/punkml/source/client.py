@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
+import tenacity
 
 from punkml import __version__
 from punkml.errors import (
@@ -89,6 +90,74 @@ class _Failure:
     status_code: int | None = None
     retry_after_seconds: float | None = None
     connection: bool = False
+
+
+class _RetryPolicy:
+    """When one request retries, how long it waits and why it gives up, for ``tenacity``.
+
+    At most ``max_retries + 1`` attempts; before retry ``n`` (from 0) it waits the server's
+    ``Retry-After``, else a full-jitter backoff uniform in ``[0, min(backoff_max_seconds,
+    backoff_base_seconds * 2**n)]``; all waits of the request (``slept`` counts a rate-limit pause
+    already taken) stay within ``max_total_sleep_seconds``: a longer ``Retry-After`` gives up at
+    once, a longer backoff is cut to what is left of the budget.
+    """
+
+    def __init__(self, client: PunkClient, url: str, *, slept: float) -> None:
+        self.client = client
+        self.url = url
+        self.slept = slept
+        self.reason = ""
+
+    def delay(self, state: tenacity.RetryCallState) -> float:
+        failure = _failure_of(state)
+        if failure.retry_after_seconds is not None:
+            return failure.retry_after_seconds
+        client = self.client
+        ceiling = min(
+            client.backoff_max_seconds,
+            client.backoff_base_seconds * 2 ** (state.attempt_number - 1),
+        )
+        wanted = client._random() * ceiling
+        return min(wanted, max(0.0, client.max_total_sleep_seconds - self.slept))
+
+    def should_stop(self, state: tenacity.RetryCallState) -> bool:
+        failure, client = _failure_of(state), self.client
+        budget = client.max_total_sleep_seconds
+        attempts = client.max_retries + 1
+        if state.attempt_number >= attempts:
+            self.reason = f"gave up after {attempts} attempts"
+        elif failure.retry_after_seconds is not None:
+            if self.slept + failure.retry_after_seconds > budget:
+                self.reason = (
+                    f"the server asked to retry after {failure.retry_after_seconds:g} s, "
+                    f"beyond the retry budget of {budget:g} s; gave up"
+                )
+        elif self.slept >= budget:
+            self.reason = (
+                f"gave up after {state.attempt_number} attempts and {budget:g} s of backoff"
+            )
+        return bool(self.reason)
+
+    def count_retry(self, state: tenacity.RetryCallState) -> None:
+        if state.attempt_number > 1:
+            with self.client._lock:
+                self.client.stats.retries += 1
+
+    def note_sleep(self, state: tenacity.RetryCallState) -> None:
+        delay = state.upcoming_sleep
+        # Per request: shown at --log-level debug; the error, if it gives up, says it all.
+        log.debug("GET %s failed (%s); retry in %.2f s", self.url, _failure_of(state).cause, delay)
+        self.slept += delay
+
+    def give_up(self, state: tenacity.RetryCallState) -> Any:
+        raise self.client._give_up(self.url, _failure_of(state), self.reason)
+
+
+def _failure_of(state: tenacity.RetryCallState) -> _Failure:
+    assert state.outcome is not None  # tenacity calls the policy after an attempt
+    failure = state.outcome.result()
+    assert isinstance(failure, _Failure)
+    return failure
 
 
 class PunkClient:
@@ -254,38 +323,19 @@ class PunkClient:
 
     def _get_json(self, url: str, params: Mapping[str, str]) -> Any:
         """GET ``url`` with retries; the parsed JSON body of the first 2xx answer."""
-        slept = self._wait_for_rate_limit()
-        attempts = self.max_retries + 1
-        for attempt in range(attempts):
-            if attempt:
-                with self._lock:
-                    self.stats.retries += 1
-            outcome = self._attempt(url, params)
-            if not isinstance(outcome, _Failure):
-                return self._parse_json(url, outcome)
-            delay = self._retry_delay(outcome, attempt)
-            if attempt + 1 >= attempts:
-                raise self._give_up(url, outcome, f"gave up after {attempts} attempts")
-            if slept + delay > self.max_total_sleep_seconds:
-                if outcome.retry_after_seconds is not None:
-                    raise self._give_up(
-                        url,
-                        outcome,
-                        f"the server asked to retry after {outcome.retry_after_seconds:g} s, "
-                        f"beyond the retry budget of {self.max_total_sleep_seconds:g} s; gave up",
-                    )
-                delay = self.max_total_sleep_seconds - slept
-                if delay <= 0:
-                    raise self._give_up(
-                        url,
-                        outcome,
-                        f"gave up after {attempt + 1} attempts and "
-                        f"{self.max_total_sleep_seconds:g} s of backoff",
-                    )
-            log.info("GET %s failed (%s); retry in %.2f s", url, outcome.cause, delay)
-            self._pause(delay)
-            slept += delay
-        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+        policy = _RetryPolicy(self, url, slept=self._wait_for_rate_limit())
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_result(lambda outcome: isinstance(outcome, _Failure)),
+            wait=policy.delay,
+            stop=policy.should_stop,
+            before=policy.count_retry,
+            before_sleep=policy.note_sleep,
+            sleep=self._pause,
+            retry_error_callback=policy.give_up,
+        )
+        body = retrying(self._attempt, url, params)
+        assert isinstance(body, bytes)  # a failure either retries or raises in give_up
+        return self._parse_json(url, body)
 
     def _attempt(self, url: str, params: Mapping[str, str]) -> bytes | _Failure:
         """Send one GET; the body of a 2xx answer, a retryable ``_Failure``, or raise (4xx…)."""
@@ -349,13 +399,6 @@ class PunkClient:
                 raise _DeadlineExceeded
             chunks.append(chunk)
         return b"".join(chunks)
-
-    def _retry_delay(self, failure: _Failure, attempt: int) -> float:
-        """Seconds to wait before retrying: ``Retry-After`` if given, else full-jitter backoff."""
-        if failure.retry_after_seconds is not None:
-            return failure.retry_after_seconds
-        ceiling = min(self.backoff_max_seconds, self.backoff_base_seconds * 2**attempt)
-        return self._random() * ceiling
 
     def _give_up(self, url: str, failure: _Failure, outcome: str) -> Exception:
         """The error ending a request whose last attempt failed with ``failure``."""

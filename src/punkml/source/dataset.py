@@ -19,7 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from punkml.config import cache_dir
+from punkml.atomic import atomic_write
+from punkml.config import Settings, cache_dir
 from punkml.errors import DatasetError, IntegrityError
 
 PACKAGE = "punkapi-db"
@@ -38,22 +39,22 @@ def dataset_path(cache: Path | None = None) -> Path:
     return (cache or cache_dir()) / f"{PACKAGE}-{VERSION}" / "data.json"
 
 
-def locate_dataset(home: Path | str | None = None) -> Path:
+def locate_dataset(settings: Settings) -> Path:
     """The ``data.json`` a deployment uses: its own cache if fetched there, else the shared one.
 
     So ``--home X`` works with a dataset fetched without ``--home`` (and the other way round);
     when neither exists, the deployment's own path is returned (and named in the error).
     """
-    own = dataset_path(cache_dir(home))
+    own = dataset_path(settings.cache_dir)
     shared = dataset_path(cache_dir())
     if own.exists() or not shared.exists():
         return own
     return shared
 
 
-def load_home_beers(home: Path | str | None = None) -> list[dict[str, Any]]:
-    """The dataset's beers for the deployment at ``home`` (see ``locate_dataset``)."""
-    return load_beers(locate_dataset(home))
+def load_home_beers(settings: Settings) -> list[dict[str, Any]]:
+    """The dataset's beers for a deployment (see ``locate_dataset``)."""
+    return load_beers(locate_dataset(settings))
 
 
 def tarball_integrity(data: bytes) -> str:
@@ -78,7 +79,7 @@ def fetch_dataset(
     else:
         payload = _extract_data_json(_npm_pack())
     _check_beer_list(payload, source=str(from_file or f"{PACKAGE}@{VERSION}"))
-    _atomic_write(target, payload)
+    atomic_write(target, payload, durable=True)
     return target
 
 
@@ -199,17 +200,3 @@ def _check_beer_list(payload: bytes, source: str) -> None:
         raise DatasetError(f"{source}: data.json is not valid JSON: {exc}") from exc
     if not isinstance(beers, list) or len(beers) != BEER_COUNT:
         raise DatasetError(f"{source}: expected a list of {BEER_COUNT} beers")
-
-
-def _atomic_write(target: Path, payload: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".data.json.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise

@@ -1,5 +1,8 @@
 """How the project's own checks open pages in Debian's headless Chromium (`make browser`): the
-web-app tests and the report-opening benchmark launch it with the same binary and flags."""
+web-app tests and the report-opening benchmark launch it with the same binary and flags.
+
+Not part of the package: the benchmarks import it from their folder, the tests through pytest's
+``pythonpath`` (pyproject.toml)."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from punkml.errors import ModelError
 from punkml.ml.data import RecipeTables, tables_from_beers
 from punkml.ml.registry import OUT_OF_FOLD_FILE, load_model, read_verified_json, resolve_model_dir
+from punkml.pipeline.lake_schema import PREDICTIONS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
     from punkml.ml.models import IbuModel
     from punkml.ml.recipes import Recipe
 
-PREDICTION_FIELDS = ("id", "name", "ibu_pred", "ibu_low", "ibu_high", "model_version", "held_out")
+# The fields ``punkml predict`` prints: the lake's ``predictions`` columns.
+PREDICTION_FIELDS = PREDICTIONS.names
 PREDICTIONS_FILE = "predictions/predictions.parquet"
 
 
@@ -123,7 +125,6 @@ def predictions_table(model: LoadedModel, tables: RecipeTables) -> pa.Table:
     import pyarrow as pa
 
     from punkml.ml.models import PREDICT_THREADS, set_threads
-    from punkml.pipeline.lake_schema import PREDICTIONS
 
     set_threads(model.model, PREDICT_THREADS)
     predicted = model.predict(tables)

@@ -46,6 +46,7 @@ bench: setup browser
 	$(BIN)/python benchmarks/api_throughput.py
 	$(BIN)/python benchmarks/pipeline_throughput.py
 	$(BIN)/python benchmarks/report_open.py
+	$(BIN)/python benchmarks/run_twice.py
 	$(BIN)/python benchmarks/model.py
 	$(BIN)/python benchmarks/recipes.py
 

@@ -402,3 +402,98 @@ def test_a_replayed_batch_trimmed_meanwhile_is_checkpointed_with_what_remains(
     assert (stats.replayed_batches, stats.records, stats.files) == (1, 0, 0)
     assert stream.consumer("raw").checkpoint == 5
     assert _raw_file_names(lake) == []
+
+
+class _SlowRawSink(RawSink):
+    """A raw sink whose every write takes ``seconds`` (a slow disk or object store)."""
+
+    def __init__(self, lake: Lake, seconds: float) -> None:
+        super().__init__(lake)
+        self.seconds = seconds
+
+    def write(self, records: Sequence[Record]) -> int:
+        time.sleep(self.seconds)
+        return super().write(records)
+
+
+def test_a_slow_delivery_keeps_its_short_lease_by_renewing_it(
+    settings: Settings, stream: SqliteStream, make_records: Callable[[int], Records]
+) -> None:
+    records = make_records(40)
+    stream.put(records)
+    # Batches of about four records, 0.25 s each: the delivery lasts several lease times.
+    largest = max(len(data) for _, data in records)
+    config = DeliveryConfig(buffer_bytes=4 * largest, poll_seconds=0.01, lease_seconds=0.6)
+    deliverer = Deliverer(stream, _SlowRawSink(Lake.open(settings.lake_uri), 0.25), config)
+    taken: list[str] = []
+    done = threading.Event()
+
+    def rival() -> None:  # another process's deliverer, asking for the lease all along
+        with SqliteStream(settings.stream_path) as other:
+            while not done.is_set():
+                if other.acquire_lease("raw", "rival:1:x", 30) is not None:
+                    taken.append("rival")
+                    return
+                time.sleep(0.02)
+
+    started = time.monotonic()
+    thread = threading.Thread(target=deliverer.run, kwargs={"until_idle": True})
+    thread.start()
+    while stream.consumer("raw").lease_holder is None and thread.is_alive():
+        time.sleep(0.01)
+    competitor = threading.Thread(target=rival)
+    competitor.start()
+    thread.join(30)
+    done.set()
+    competitor.join(5)
+    assert time.monotonic() - started > 2 * config.lease_seconds
+    assert taken == []  # never expired: renewed every third of its time
+    assert deliverer.stats.batches >= 5 and deliverer.stats.checkpoint == 40
+    assert stream.consumer("raw").checkpoint == 40
+
+
+def test_a_delivery_removes_the_temporary_files_a_killed_writer_left(
+    settings: Settings, stream: SqliteStream, make_records: Callable[[int], Records]
+) -> None:
+    lake = Lake.open(settings.lake_uri)
+    stale = [
+        settings.lake_dir / "raw/2026/01/01/00/.part-1-2.jsonl.gz.0123abcd.tmp",
+        settings.lake_dir / "cleaned/beers/ingest_date=2026-01-01/.part-1-2.parquet.4567ef.tmp",
+        settings.lake_dir / "dead_letters/ingest_date=2026-01-01/.part-3-4.parquet.89ab.tmp",
+    ]
+    for path in stale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half a file")
+    kept = settings.lake_dir / "raw/2026/01/01/00/.notes.txt"  # not ours: left alone
+    kept.write_text("mine")
+    stream.put(make_records(3))
+
+    Deliverer(stream, RawSink(lake)).run(until_idle=True)
+    assert [p.exists() for p in stale] == [False, True, True]  # raw cleans only its own
+    Deliverer(stream, CleanedSink(lake)).run(until_idle=True)
+    assert [p.exists() for p in stale] == [False, False, False]
+    assert kept.exists()
+
+
+def test_a_long_running_delivery_compacts_at_its_interval(
+    settings: Settings, stream: SqliteStream, make_records: Callable[[int], Records]
+) -> None:
+    stream.put(make_records(5))
+    calls: list[int] = []
+    stop = threading.Event()
+
+    def compactor(checkpoint: int, renew: Callable[[], None]) -> None:
+        renew()  # compaction renews the lease as it goes
+        calls.append(checkpoint)
+        if len(calls) == 3:
+            stop.set()
+
+    config = DeliveryConfig(poll_seconds=0.01, buffer_seconds=0.02, compact_every_seconds=0.05)
+    deliverer = Deliverer(
+        stream, RawSink(Lake.open(settings.lake_uri)), config, stop=stop, compactor=compactor
+    )
+    thread = threading.Thread(target=deliverer.run, kwargs={"until_idle": False})
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert calls == [5, 5, 5]  # between batches, with the checkpoint of what was delivered

@@ -65,7 +65,7 @@ mutate: $(STAMP)
 	$(BIN)/mutmut results --all true 2>/dev/null | awk -F': ' ' \
 	  { module = $$1; sub(/^ +/, "", module); sub(/\.x[^.]*$$/, "", module); \
 	    total[module]++; if ($$2 ~ /^killed|^timeout/) killed[module]++; \
-	    if ($$2 ~ /^survived|^no tests/) print "  survived: " $$1 } \
+	    if ($$2 ~ /^survived|^no tests|^suspicious/) print "  survived: " $$1 } \
 	  END { for (m in total) { printf "%-28s %4d/%-4d killed (%.1f %%)\n", m, killed[m], total[m], \
 	        100 * killed[m] / total[m]; all += total[m]; dead += killed[m] } \
 	        printf "%-28s %4d/%-4d killed (%.1f %%)\n", "all", dead, all, 100 * dead / all }'

@@ -146,6 +146,7 @@ def predict_catalog(settings: Settings, model: LoadedModel) -> tuple[int, str]:
     replaced atomically); the row count and the file's lake path."""
     from punkml.ml.data import tables_from_catalog
     from punkml.pipeline.lake import Lake
+    from punkml.pipeline.runner import persist_catalog
 
     tables = tables_from_catalog(settings)
     if len(tables) == 0:
@@ -155,6 +156,7 @@ def predict_catalog(settings: Settings, model: LoadedModel) -> tuple[int, str]:
     table = predictions_table(model, tables)
     lake = Lake.open(settings.lake_uri)
     lake.write_parquet(PREDICTIONS_FILE, table)
+    persist_catalog(settings)  # catalog.duckdb names the files of every table
     return table.num_rows, lake.path(PREDICTIONS_FILE)
 
 

@@ -45,7 +45,7 @@ def api_in_background(settings: Settings) -> Iterator[str]:
     """Serve the Punk API v2 on a free loopback port in a thread; yield its base URL."""
     import uvicorn
 
-    from punkml.api.app import create_app
+    from punkml.api.app import create_app  # FastAPI: kept off `punkml --help`
 
     # The app first: if it cannot be built (no dataset), no socket is left open.
     config = uvicorn.Config(
@@ -79,6 +79,7 @@ def api_in_background(settings: Settings) -> Iterator[str]:
 
 def run_pipeline(settings: Settings, *, say: Any = print) -> RunSummary:
     """Run every stage once, locally; ``say`` receives one line per finished step."""
+    # Every stage, imported when the run starts: `punkml --help` loads none of them.
     from punkml.ml.predict import LoadedModel, predict_catalog
     from punkml.ml.train import train_model
     from punkml.pipeline.catalog import Catalog

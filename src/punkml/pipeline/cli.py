@@ -12,11 +12,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from punkml.cli_options import HomeOption, TextOrJson
+from punkml.config import Settings
+from punkml.pipeline.external_catalog import open_external_catalog
+from punkml.pipeline.schedule import Schedule
+from punkml.source.client import PunkClient
+
+# The stage's modules are imported inside each command, not here: `punkml --help` must load
+# only the command definitions (no pyarrow, DuckDB, scikit-learn…).
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from punkml.config import Settings
     from punkml.pipeline.delivery import DeliveryConfig, DeliveryStats
 
 ingest_app = typer.Typer(
@@ -201,8 +207,6 @@ def ingest_run(
     status); the schedule keeps going.
     """
     from punkml.pipeline.runner import run_ingestion
-    from punkml.pipeline.schedule import Schedule
-    from punkml.source.client import PunkClient
 
     settings = _settings(home, writes=True, stream=stream, lake=lake)
     schedule = Schedule.from_options(every, cron)
@@ -257,8 +261,6 @@ def deliver(
     config = _delivery_config(buffer_bytes, buffer_seconds, workers)
     stop = _stop_on_signals()
     if settings.catalog_uri:
-        from punkml.pipeline.external_catalog import open_external_catalog
-
         open_external_catalog(settings.catalog_uri).register_lake(settings.lake_uri)
     running = start_deliveries(
         settings,
@@ -311,7 +313,6 @@ def sql(
     Views: raw_beers, beers, beers_latest, hop_additions, malts, dead_letters, predictions.
     """
     from punkml.pipeline.catalog import Catalog
-    from punkml.pipeline.external_catalog import open_external_catalog
 
     if catalog_uri and lake is None:
         lake = open_external_catalog(catalog_uri).lake_uri()
@@ -332,7 +333,6 @@ def _settings(
     lake: str | None = None,
     catalog: str | None = None,
 ) -> Settings:
-    from punkml.config import Settings
 
     return Settings.for_command(home, writes=writes, stream=stream, lake=lake, catalog=catalog)
 

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 
 from punkml.config import Settings
 from punkml.errors import ConfigError, PunkmlError, SourceError
+from punkml.pipeline.catalog import Catalog
 from punkml.pipeline.collector import (
     BeerSource,
     InvalidBeerHandler,
+    collect_all,
     collect_random,
     log_invalid,
     record_outcome,
@@ -29,6 +31,7 @@ from punkml.pipeline.raw import RawSink
 from punkml.pipeline.schedule import Schedule
 from punkml.pipeline.stream import Stream, open_stream
 from punkml.pipeline.transform import CleanedSink
+from punkml.source.client import PunkClient
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +138,6 @@ def deliver_until_idle(
 
 def persist_catalog(settings: Settings) -> None:
     """Refresh ``<home>/catalog.duckdb`` (local lakes); a failure is logged, not raised."""
-    from punkml.pipeline.catalog import Catalog
 
     try:
         with Catalog(settings) as catalog:
@@ -156,7 +158,6 @@ def backfill(
     The outcome is recorded for ``punkml status``; ``on_put(count)`` follows the progress;
     ``on_invalid(message)`` hears of each beer put although it failed the schema.
     """
-    from punkml.pipeline.collector import collect_all
 
     with _recorded_collection(settings, on_invalid) as tally:
 
@@ -223,7 +224,6 @@ def _with_source(
     source_url: str,
     collect: Callable[[BeerSource, Stream], int],
 ) -> int:
-    from punkml.source.client import PunkClient
 
     stream = open_stream(settings)
     try:

@@ -8,6 +8,10 @@ from typing import Annotated
 import typer
 
 from punkml.cli_options import HomeOption
+from punkml.config import Settings
+
+# The stage's modules are imported inside each command, not here: `punkml --help` must load
+# only the command definitions (no pyarrow, DuckDB, scikit-learn…).
 
 OutOption = Annotated[
     Path | None,
@@ -39,7 +43,6 @@ def report(out: OutOption = None, lake: LakeOption = None, home: HomeOption = No
     """
     from rich.console import Console
 
-    from punkml.config import Settings
     from punkml.report.build import write_report
 
     # The first report after a new model refits it on the seed split: say what is happening.

@@ -268,7 +268,7 @@ def cross_fit(tables: RecipeTables, model_type: str) -> CrossFit:
                 }
             )
         scored = unflagged[test]
-        for name, rise in _permutation_rises(model, X[scored], held_out.target()[scored], rng):
+        for name, rise in permutation_rises(model, X[scored], held_out.target()[scored], rng):
             rises.setdefault(name, []).append(rise)
     rows.sort(key=lambda row: row["id"])
     means = sorted(((_mean(v), name) for name, v in rises.items()), reverse=True)
@@ -276,7 +276,7 @@ def cross_fit(tables: RecipeTables, model_type: str) -> CrossFit:
     return CrossFit(model_type=model_type, rows=rows, importances=importances)
 
 
-def _permutation_rises(
+def permutation_rises(
     model: IbuModel, X: np.ndarray, actual: np.ndarray, rng: np.random.Generator
 ) -> list[tuple[str, float]]:
     """Mean rise in MAE (IBU) on held-out rows when each feature column is shuffled."""

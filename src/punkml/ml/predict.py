@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from punkml.ml.models import IbuModel
     from punkml.ml.recipes import Recipe
 
-PREDICTION_FIELDS = ("id", "name", "ibu_pred", "ibu_low", "ibu_high", "model_version", "held_out")
+# The fields ``punkml predict`` prints: the lake's ``predictions`` columns.
+PREDICTION_FIELDS = PREDICTIONS.names
 PREDICTIONS_FILE = "predictions/predictions.parquet"
 
 

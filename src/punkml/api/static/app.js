@@ -405,7 +405,8 @@ function predictionView(prediction, actual) {
           "data-testid": "held-out",
           text:
             "The model was trained on this beer, so this is the prediction of a model fitted " +
-            "without it (its out-of-fold prediction), not a remembered label.",
+            "without it and its near-duplicates (its out-of-fold prediction), not a remembered " +
+            "label.",
         })
       : null,
     el(
@@ -421,16 +422,8 @@ function predictionView(prediction, actual) {
       el("span", {}, el("span", { class: "key point-key", "aria-hidden": "true" }), " prediction"),
       legendActual(actual),
     ),
-    // A beer the model trained on is shown with its out-of-fold prediction, never an in-sample one.
-    prediction.held_out === false
-      ? el(
-          "p",
-          { class: "held-out", "data-testid": "ibu-held-out" },
-          "Predicted without this beer: the model trained on it, so this is the prediction of a model fitted without it (and its near-duplicates).",
-        )
-      : null,
     el("p", { class: "model" }, `Model version ${prediction.model_version || "unknown"}`),
-  ].filter(Boolean);
+  ];
   if (prediction.warnings && prediction.warnings.length) {
     parts.push(
       el("p", { class: "warnings-title", text: "Defaults and fallbacks used:" }),

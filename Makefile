@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint format bench clean browser
+.PHONY: setup run test lint format bench clean browser mutate
 .PHONY: lambda-package deploy destroy checkov checkov-venv
 
 $(STAMP): pyproject.toml requirements.lock
@@ -46,8 +46,29 @@ bench: setup browser
 	$(BIN)/python benchmarks/api_throughput.py
 	$(BIN)/python benchmarks/pipeline_throughput.py
 	$(BIN)/python benchmarks/report_open.py
+	$(BIN)/python benchmarks/run_twice.py
 	$(BIN)/python benchmarks/model.py
 	$(BIN)/python benchmarks/recipes.py
+
+## mutate: mutation testing of the critical modules, one at a time at low priority (not in make test;
+## docs/testing.md has the kill rates, the survivors judged equivalent and what is excluded)
+MUTATE_MODULES ?= punkml.api.ratelimit punkml.api.query punkml.ml.registry punkml.pipeline.stream \
+                  punkml.pipeline.delivery
+MUTATE_JOBS    ?= 2
+mutate: $(STAMP)
+	mkdir -p mutants
+	for module in $(MUTATE_MODULES); do \
+	  echo "mutating $$module (log: mutants/$$module.log)"; \
+	  nice -n 19 $(BIN)/mutmut run --max-children $(MUTATE_JOBS) "$$module.*" \
+	    > mutants/$$module.log 2>&1 || { tail -n 20 mutants/$$module.log; exit 1; }; \
+	done
+	$(BIN)/mutmut results --all true 2>/dev/null | awk -F': ' ' \
+	  { module = $$1; sub(/^ +/, "", module); sub(/\.x[^.]*$$/, "", module); \
+	    total[module]++; if ($$2 ~ /^killed|^timeout/) killed[module]++; \
+	    if ($$2 ~ /^survived|^no tests|^suspicious/) print "  survived: " $$1 } \
+	  END { for (m in total) { printf "%-28s %4d/%-4d killed (%.1f %%)\n", m, killed[m], total[m], \
+	        100 * killed[m] / total[m]; all += total[m]; dead += killed[m] } \
+	        printf "%-28s %4d/%-4d killed (%.1f %%)\n", "all", dead, all, 100 * dead / all }'
 
 ## checkov-venv: checkov in its own virtualenv (its pinned dependencies conflict with ours)
 CHECKOV_VENV    := .venv-checkov

@@ -142,3 +142,102 @@ def test_help_does_not_import_heavy_libraries(env: dict[str, str], tmp_path: Pat
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert set(done.stdout.split()) & HEAVY_MODULES == set()
+
+
+# -- the walk over user errors -------------------------------------------------------------------
+
+BAD_FILES: dict[str, Any] = {
+    "missing": None,
+    "directory": "<dir>",
+    "empty": b"",
+    "empty-list": b"[]",
+    "empty-object": b"{}",
+    "truncated-json": b'[{"id": 1, "name": "Buzz", "hops": [',
+    "binary": bytes(range(256)) * 4,
+    "not-utf8-json": b'[{"name": "\xff\xfe"}]',
+}
+FILE_COMMANDS = {
+    "data fetch --from": ("data", "fetch", "--from", "{file}"),
+    "train --beers": ("train", "--beers", "{file}", "--model-type", "baseline"),
+    "evaluate --beers": ("evaluate", "--beers", "{file}"),
+    "predict --beers": ("predict", "--beers", "{file}"),
+    "predict --model": ("predict", "--beers", "{beers}", "--model", "{file}"),
+    "deliver --stream": ("deliver", "--until-idle", "--stream", "sqlite://{file}"),
+    "status --stream": ("status", "--stream", "sqlite://{file}"),
+    "sql --lake": ("sql", "SELECT count(*) FROM beers", "--lake", "{file}"),
+    "report --out": ("report", "--out", "{file}"),
+}
+# Combinations that are not an error: a missing (or empty) stream file is a new stream, a missing
+# lake a new lake, and the report is written over whatever file --out names.
+NOT_AN_ERROR = {
+    ("deliver --stream", "missing"),
+    ("deliver --stream", "empty"),
+    ("status --stream", "missing"),
+    ("status --stream", "empty"),
+    ("sql --lake", "missing"),
+    ("sql --lake", "directory"),
+    ("report --out", "missing"),
+}
+# The report is written over whatever file --out names: only a directory or a missing file tell.
+CASES = [
+    (command, kind)
+    for command in FILE_COMMANDS
+    for kind in BAD_FILES
+    if command != "report --out" or kind in ("directory", "missing")
+]
+
+
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A home with a promoted baseline model (trained on 60 beers) and a good beers file."""
+    import json
+
+    from punkml.config import Settings
+    from punkml.ml.train import train_model
+    from punkml.source.dataset import load_beers
+
+    root = tmp_path_factory.mktemp("trained")
+    beers = root / "beers.json"
+    beers.write_text(json.dumps(load_beers()[:60]))
+    settings = Settings.load(root / "home").ensure()
+    train_model(settings, model_type="baseline", beers_file=beers, promote_model=True)
+    return {"home": settings.home, "beers": beers}
+
+
+def _bad_file(tmp_path: Path, kind: str) -> Path:
+    path = tmp_path / f"input-{kind}"
+    content = BAD_FILES[kind]
+    if content == "<dir>":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize(("command", "kind"), CASES, ids=[f"{c}-{k}" for c, k in CASES])
+def test_a_bad_input_file_is_a_one_line_user_error(
+    command: str,
+    kind: str,
+    trained_home: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = _bad_file(tmp_path, kind)
+    args = [arg.format(file=path, beers=trained_home["beers"]) for arg in FILE_COMMANDS[command]]
+    monkeypatch.setenv("PUNKML_HOME", str(trained_home["home"]))
+    monkeypatch.setattr(sys, "argv", ["punkml", *args])
+    with pytest.raises(SystemExit) as exited:
+        punkml.cli.main()
+    out, err = capsys.readouterr()
+    assert "unexpected error" not in err and "Traceback" not in err, err
+    if (command, kind) in NOT_AN_ERROR:
+        return
+    assert exited.value.code not in (0, None), err
+    if command.startswith("status"):
+        assert "UNREADABLE" in out  # the whole status, with what could not be read
+    elif "Usage: punkml" in err:
+        assert "Invalid value for" in err  # refused by the option's type, with its name
+    else:
+        # One line; `predict` first names each refused recipe, one line each.
+        assert err.strip().splitlines()[-1].startswith("error: "), err

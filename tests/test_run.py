@@ -10,6 +10,12 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.slow
+COUNTS = (
+    "SELECT (SELECT count(*) FROM beers_latest) AS latest, "
+    "(SELECT count(*) FROM raw_beers) AS raw, "
+    "(SELECT count(*) FROM predictions) AS predictions, "
+    "(SELECT count(*) FROM dead_letters) AS dead"
+)
 
 
 def _punkml(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -22,6 +28,7 @@ def _punkml(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.timeout(1200)  # two runs; the first trains with CV (minutes on a busy machine)
 def test_run_lands_every_beer_trains_predicts_and_reports(tmp_path: Path) -> None:
     home = tmp_path / "home"
     done = _punkml(home, "run")
@@ -30,18 +37,9 @@ def test_run_lands_every_beer_trains_predicts_and_reports(tmp_path: Path) -> Non
     assert any(line.startswith("ingest") and "325 beers" in line for line in lines)
     assert any("recipe" in line and "(promoted)" in line for line in lines)
 
-    counts = _punkml(
-        home,
-        "sql",
-        "SELECT (SELECT count(*) FROM beers_latest) AS latest, "
-        "(SELECT count(*) FROM raw_beers) AS raw, "
-        "(SELECT count(*) FROM predictions) AS predictions, "
-        "(SELECT count(*) FROM dead_letters) AS dead",
-        "--format",
-        "json",
-    )
+    counts = _punkml(home, "sql", COUNTS, "--format", "json")
     assert counts.returncode == 0, counts.stderr
-    row = json.loads(counts.stdout)[0]
+    row = json.loads(counts.stdout)  # JSON lines: one row, one line
     assert row == {"latest": 325, "raw": 325, "predictions": 325, "dead": 0}
 
     models = _punkml(home, "models", "list")
@@ -52,6 +50,19 @@ def test_run_lands_every_beer_trains_predicts_and_reports(tmp_path: Path) -> Non
     html = report.read_text(encoding="utf-8")
     assert "<svg" in html and "recipe" in html
     assert "<script src=" not in html and "<link " not in html  # self-contained: nothing fetched
+
+    # Run again: nothing to redo, so nothing new (the time it saves: docs/benchmarks.md).
+    versions = sorted(p.name for p in (home / "models").iterdir() if p.is_dir())
+    report_written = report.stat().st_mtime_ns
+    again = _punkml(home, "run")
+    assert again.returncode == 0, again.stderr
+    said = again.stdout
+    assert "backfill skipped" in said and "put on the stream" not in said
+    assert said.count(" reused (training data, code and parameters unchanged)") == 2
+    assert "report" in said and "unchanged: skipped" in said
+    assert _punkml(home, "sql", COUNTS, "--format", "json").stdout == counts.stdout
+    assert sorted(p.name for p in (home / "models").iterdir() if p.is_dir()) == versions
+    assert report.stat().st_mtime_ns == report_written
 
 
 def test_run_without_a_dataset_fails_with_one_line(tmp_path: Path) -> None:
@@ -70,3 +81,30 @@ def test_run_without_a_dataset_fails_with_one_line(tmp_path: Path) -> None:
     assert env_free.returncode != 0
     assert "npm" in env_free.stderr
     assert "Traceback" not in env_free.stderr
+
+
+def test_the_training_fingerprint_follows_data_code_and_parameters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from punkml import run
+
+    base = run.training_fingerprint("data-a", "recipe", with_cv=True)
+    assert base == run.training_fingerprint("data-a", "recipe", with_cv=True)
+    assert base != run.training_fingerprint("data-b", "recipe", with_cv=True)
+    assert base != run.training_fingerprint("data-a", "baseline", with_cv=True)
+    assert base != run.training_fingerprint("data-a", "recipe", with_cv=False)
+    monkeypatch.setattr(run, "code_fingerprint", lambda: "changed code")
+    assert base != run.training_fingerprint("data-a", "recipe", with_cv=True)
+
+
+def test_a_damaged_run_state_skips_nothing(tmp_path: Path) -> None:
+    from punkml.config import Settings
+    from punkml.run import RUN_STATE_FILE, RunState, dataset_identity, lake_holds_backfill
+
+    settings = Settings.load(tmp_path / "home").ensure()
+    (settings.state_dir / RUN_STATE_FILE).write_text("{not json")
+    assert RunState.load(settings) == RunState()
+    # A backfill of another dataset version, or one whose records left the lake, is done again.
+    assert not lake_holds_backfill(settings, {"dataset": "punkapi-db@1.0.0", "first_seq": 1})
+    mark = {"dataset": dataset_identity()}
+    assert not lake_holds_backfill(settings, mark | {"first_seq": 1, "last_seq": 325})

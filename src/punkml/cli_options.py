@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,3 +34,13 @@ class JsonOrCsv(StrEnum):
 
     json = "json"
     csv = "csv"
+
+
+def echo_json_lines(objects: Iterable[Any]) -> None:
+    """The one JSON convention of every ``--format json``: JSON lines, one compact object per
+    line (rows, predictions, models), so ``jq``, ``pandas.read_json(lines=True)`` and a
+    ``for line in`` loop all read it; values JSON lacks (dates, decimals) as text."""
+    import orjson
+
+    for item in objects:
+        typer.echo(orjson.dumps(item, default=str).decode())

@@ -59,6 +59,11 @@ class LakeError(PunkmlError):
     """The lake or catalog could not be read or written."""
 
 
+class DeliveryError(PunkmlError):
+    """A delivery stopped on an unexpected failure (I/O error, full disk); nothing checkpointed
+    was lost, the next delivery replays the unfinished batch."""
+
+
 class ModelError(PunkmlError):
     """A model could not be trained, stored, verified or applied."""
 

@@ -488,3 +488,114 @@ def test_dates_read_digits_as_javascript_does(beers: list[dict[str, Any]]) -> No
         beers, brewed_before=this_year
     )
     assert run(beers, brewed_before="01-2010é") == run(beers, brewed_before="01-2010")
+
+
+# --- the query string, the page numbers, the helpers the store uses --------------------------
+
+
+def test_query_string_reads_as_express_qs_does() -> None:
+    raw = b"page=2&&per_page=5&beer_name=a+b%20c&bare&x=1=2&page=3"
+    assert q.parse_query_string(raw) == {
+        "page": "3",  # a repeated parameter keeps its last value
+        "per_page": "5",
+        "beer_name": "a b c",
+        "bare": "",
+        "x": "1=2",  # only the first "=" separates the name from the value
+    }
+
+
+def test_query_string_decodes_escapes_and_raw_bytes_as_utf8() -> None:
+    assert q.parse_query_string(b"hops=%C3%A9t%C3%A9&malt=\xc3\xa9") == {
+        "hops": "\u00e9t\u00e9",
+        "malt": "\u00e9",
+    }
+    # Bytes that are not UTF-8 become the replacement character instead of an error.
+    assert q.parse_query_string(b"yeast=%FF&food=\xff") == {"yeast": "\ufffd", "food": "\ufffd"}
+
+
+def test_query_string_keeps_the_first_thousand_parameters() -> None:
+    raw = "&".join(f"p{n}=v" for n in range(q.MAX_QUERY_PARAMS + 5)).encode()
+    params = q.parse_query_string(raw)
+    assert len(params) == q.MAX_QUERY_PARAMS
+    assert f"p{q.MAX_QUERY_PARAMS - 1}" in params
+    assert f"p{q.MAX_QUERY_PARAMS}" not in params
+
+
+def test_invalid_params_message_lists_each_parameter() -> None:
+    with pytest.raises(q.InvalidParams) as caught:
+        q.parse_beer_query({"page": "0", "per_page": "81"})
+    assert str(caught.value) == f"page: {q.MSG_PAGE}; per_page: {q.MSG_PER_PAGE}"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("+2", 2),
+        ("+" + "9" * 18, 10**18 - 1),  # the sign is not a digit
+        ("9" * 18, 10**18 - 1),
+        ("2" + "0" * 18, 10**18),  # past 18 digits: capped, the page is empty anyway
+    ],
+)
+def test_page_numbers_are_read_whole_up_to_18_digits(value: str, expected: int) -> None:
+    assert q.parse_beer_query({"page": value}).page == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("+" + "9" * 18, 10**18 - 1), ("9" * 18, 10**18 - 1), ("2" + "0" * 18, None)],
+)
+def test_beer_ids_are_read_whole_up_to_18_digits(value: str, expected: int | None) -> None:
+    assert q.parse_beer_id(value) == expected
+
+
+def test_a_repeated_text_filter_is_answered_from_the_cache(
+    beers: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    def counting(key: str, text: str) -> bool:
+        calls.append(key)
+        return q.is_subsequence(key, text)
+
+    monkeypatch.setitem(q._TEXT_TESTS, "hops", counting)
+    index = q.BeerIndex(beers)
+    longest = "c" * q.MASK_CACHE_MAX_KEY_CHARS
+    for text in ("citra", "simcoe", longest, longest + "c"):
+        first = index.matching(q.BeerQuery(hops=text)).tolist()
+        before = len(calls)
+        assert index.matching(q.BeerQuery(hops=text)).tolist() == first
+        cached = len(text) <= q.MASK_CACHE_MAX_KEY_CHARS  # longer keys are never kept
+        assert (len(calls) == before) is cached
+    positions = index.matching(q.BeerQuery(hops="citra")).tolist()
+    assert [beers[i]["id"] for i in positions] == run(beers, hops="citra")
+
+
+def test_the_text_cache_keeps_the_most_recently_used_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    def counting(key: str, text: str) -> bool:
+        calls.append(key)
+        return key in text
+
+    monkeypatch.setitem(q._TEXT_TESTS, "food", counting)
+    index = q.BeerIndex([{"id": 1, "food_pairing": ["cheese"]}])
+
+    def tested(key: str) -> bool:
+        """Whether answering ``food=key`` had to test the texts (it was not cached)."""
+        before = len(calls)
+        index.matching(q.BeerQuery(food=key))
+        return len(calls) > before
+
+    keys = [f"k{n}" for n in range(q.MASK_CACHE_ENTRIES)]
+    assert all(tested(key) for key in keys)
+    assert not tested(keys[0])  # a full cache still holds every key; k0 is now the newest
+    assert tested("new")  # evicts the least recently used: k1
+    assert not tested("new")
+    assert not tested(keys[0])
+    assert tested(keys[1])
+
+
+def test_the_year_is_read_after_the_separator() -> None:
+    beers = [{"id": 1, "first_brewed": "12x34/2010"}]
+    assert run(beers, brewed_before="01-2011") == [1]
+    assert run(beers, brewed_after="11-2010") == [1]

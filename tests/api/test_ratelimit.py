@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from punkml.api import ratelimit
 from punkml.api.ratelimit import RateLimiter
 
 
@@ -51,7 +52,52 @@ def test_every_counter_resets_when_the_window_ends() -> None:
     assert limiter.hit("a").reset_seconds == 5
 
 
-@pytest.mark.parametrize(("limit", "window"), [(0, 10), (-1, 10), (5, 0)])
-def test_rejects_meaningless_settings(limit: int, window: float) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("limit", "window", "message"),
+    [
+        (0, 10, "rate limit must be at least 1"),
+        (-1, 10, "rate limit must be at least 1"),
+        (5, 0, "rate-limit window must be positive"),
+    ],
+)
+def test_rejects_meaningless_settings(limit: int, window: float, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
         RateLimiter(limit, window)
+    assert str(caught.value).startswith(message)
+
+
+def test_a_window_shorter_than_a_second_is_accepted() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(1, 0.5, clock=clock)
+    assert limiter.hit("a").allowed
+    assert not limiter.hit("a").allowed
+    clock.now += 0.5
+    assert limiter.hit("a").allowed
+
+
+def test_too_many_clients_restart_the_counters_only_for_a_new_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ratelimit, "MAX_CLIENTS", 3)
+    limiter = RateLimiter(5, 60, clock=FakeClock())
+    for client in ("a", "b", "c"):
+        limiter.hit(client)
+    # A client already counted goes on counting even when the table is full.
+    assert limiter.hit("a").remaining == 3
+    assert limiter.hit("b").remaining == 3
+    # A fourth client would overflow the table: every counter restarts.
+    assert limiter.hit("d").remaining == 4
+    assert limiter.hit("a").remaining == 4
+
+
+def test_retry_after_rounds_a_fraction_of_a_second_up() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(1, 10, clock=clock)
+    limiter.hit("a")
+    clock.now += 9.75  # a quarter of a second left in the window
+    refused = limiter.hit("a")
+    assert not refused.allowed
+    assert refused.reset_seconds == 1
+    assert (b"retry-after", b"1") in refused.headers()
+    clock.now -= 1.5  # 1.75 s left: rounded up to 2, never down to 1
+    assert limiter.hit("a").reset_seconds == 2

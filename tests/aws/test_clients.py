@@ -59,10 +59,11 @@ main()
 @pytest.mark.parametrize(
     "args",
     [
+        ("deliver", "--until-idle", "--stream", "kinesis://beers?region=eu-west-1"),
         ("ingest", "once", "--stream", "kinesis://beers?region=eu-west-1"),
         ("sql", "SELECT 1", "--catalog", "glue://punkml?region=eu-west-1"),
     ],
-    ids=["ingest", "sql"],
+    ids=["deliver", "ingest", "sql"],
 )
 def test_without_the_aws_extra_the_cli_says_what_to_install(
     args: tuple[str, ...], tmp_path: Path

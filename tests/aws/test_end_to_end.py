@@ -36,10 +36,8 @@ def punkml(aws: AwsEnv, home: Path, *args: str) -> str:
 
 
 def sql(aws: AwsEnv, home: Path, query: str, *where: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = json.loads(
-        punkml(aws, home, "sql", query, "--format", "json", *where)
-    )
-    return rows
+    out = punkml(aws, home, "sql", query, "--format", "json", *where)
+    return [json.loads(line) for line in out.splitlines()]  # JSON lines
 
 
 def test_ingest_deliver_and_query_on_aws(aws_env: AwsEnv, api_server: str, tmp_path: Path) -> None:

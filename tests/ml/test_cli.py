@@ -84,7 +84,8 @@ def test_bad_splits_are_refused(tmp_path: Path, args: tuple[str, ...], message: 
 
 
 def test_train_registers_and_promotes_the_first_model(trained_home: Path) -> None:
-    listed = json.loads(punkml("models", "list", "--format", "json", home=trained_home).stdout)
+    out = punkml("models", "list", "--format", "json", home=trained_home).stdout
+    listed = [json.loads(line) for line in out.splitlines()]  # JSON lines: one model each
     assert len(listed) == 1 and listed[0]["promoted"] and listed[0]["model_type"] == "recipe"
     version_dir = Settings.load(trained_home).models_dir / listed[0]["version"]
     card = (version_dir / "MODEL_CARD.md").read_text()

@@ -79,10 +79,14 @@ def test_query_parameters_and_errors(settings: Settings) -> None:
 
 
 def test_persisted_catalog_file_answers_like_the_catalog(
-    settings: Settings, stream: SqliteStream, beers: list[dict[str, Any]]
+    settings: Settings,
+    stream: SqliteStream,
+    beers: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import duckdb
 
+    monkeypatch.chdir(settings.home)  # its paths are relative to the home
     with Catalog(settings) as catalog:
         assert catalog.persist() == settings.catalog_path  # before any file: empty typed views
     with duckdb.connect(str(settings.catalog_path), read_only=True) as con:
@@ -104,3 +108,41 @@ def test_persisted_catalog_file_answers_like_the_catalog(
             row[0] for row in con.sql("SELECT id FROM beers_latest ORDER BY id").fetchall()
         ] == ids
     assert not [p for p in settings.home.iterdir() if p.name.startswith(".")]
+
+
+def test_the_catalog_file_survives_moving_the_home_and_sees_every_change(
+    settings: Settings,
+    beers: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    punkml: Any,
+    tmp_path: Any,
+) -> None:
+    import shutil
+
+    import duckdb
+
+    with SqliteStream(settings.stream_path) as stream:
+        stream.put([(str(b["id"]), orjson.dumps(b)) for b in beers[:7]])
+    punkml("deliver", "--until-idle")
+    # The lake changes outside a delivery: the ML stage writes the predictions table.
+    Lake.open(settings.lake_uri).write_parquet(
+        "predictions/predictions.parquet", pa.table({"id": [1, 2], "ibu_pred": [60.0, 41.5]})
+    )
+    punkml("compact")  # refreshes the file, as every change of the lake does
+    assert str(settings.home).encode() not in settings.catalog_path.read_bytes()
+
+    moved = tmp_path / "elsewhere" / "home"
+    shutil.move(settings.home, moved)
+    monkeypatch.chdir(moved)
+    with duckdb.connect("catalog.duckdb", read_only=True) as con:
+        counts = {v: con.execute(f"SELECT count(*) FROM {v}").fetchone()[0] for v in VIEWS}  # type: ignore[index]
+    assert counts == {
+        "raw_beers": 7,
+        "beers": 7,
+        "beers_latest": 7,
+        "hop_additions": counts["hop_additions"],
+        "malts": counts["malts"],
+        "dead_letters": 0,
+        "predictions": 2,
+    }
+    assert counts["hop_additions"] > 7 and counts["malts"] > 7

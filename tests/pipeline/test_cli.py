@@ -64,7 +64,8 @@ def test_sql_formats(settings: Settings, api_server: str, punkml: Callable[..., 
     punkml("ingest", "backfill", "--source", api_server)
     punkml("deliver", "--until-idle", "--consumer", "cleaned")
     query = "SELECT id, name, ibu_flag FROM beers_latest WHERE id IN (137, 185) ORDER BY id"
-    rows = json.loads(punkml("sql", query, "--format", "json").stdout)
+    out = punkml("sql", query, "--format", "json").stdout
+    rows = [json.loads(line) for line in out.splitlines()]  # JSON lines, one row each
     assert rows == [
         {"id": 137, "name": "Sink The Bismarck!", "ibu_flag": "equals_target_og"},
         {"id": 185, "name": "Tactical Nuclear Penguin", "ibu_flag": "equals_target_og"},
@@ -76,6 +77,11 @@ def test_sql_formats(settings: Settings, api_server: str, punkml: Callable[..., 
     failed = punkml("sql", "SELECT * FROM nowhere", check=False)
     assert failed.returncode == 1
     assert failed.stderr.count("\n") == 1 and "SQL failed" in failed.stderr
+    hinted = punkml("sql", "SELECT * FROM beer", check=False)
+    assert hinted.stderr.count("\n") == 1 and 'Did you mean "beers' in hinted.stderr
+    table = punkml("sql", "SELECT id FROM beers_latest ORDER BY id", "--max-rows", "5").stdout
+    assert "│ 5 " in table and "│ 6 " not in table
+    assert "320 more rows not shown (325 in all)" in table
 
 
 def test_source_faults_are_reported_and_counted(
@@ -119,3 +125,67 @@ def test_graceful_sigterm_of_ingest_run_loses_nothing(
     for record in records:
         validate_beer(json.loads(record.data))
     assert "stopped:" in run.log_path.read_text()
+
+
+def _one_error_line(done: Any) -> str:
+    """The single line a failed command prints on stderr (no traceback, no log lines)."""
+    assert done.returncode not in (0, -signal.SIGKILL), done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith("error:"), lines
+    return str(lines[0])
+
+
+def test_deliver_fails_loudly_when_the_stream_cannot_be_opened(
+    settings: Settings, punkml: Callable[..., Any]
+) -> None:
+    settings.stream_path.write_bytes(b"SQLite format 3\x00" + b"\x00" * 50)  # cut short
+
+    line = _one_error_line(punkml("deliver", "--until-idle", check=False))
+    assert "stream" in line and str(settings.stream_path) in line
+
+
+def test_deliver_fails_loudly_on_an_io_error_and_loses_nothing(
+    settings: Settings, make_records: Callable[[int], Any], punkml: Callable[..., Any]
+) -> None:
+    import resource
+    import subprocess
+    import sys
+
+    from .conftest import cli_env
+
+    with SqliteStream(settings.stream_path) as stream:
+        stream.put(make_records(200))
+
+    def small_files() -> None:
+        # Writing past 20 kB fails with EFBIG, as a full disk fails with ENOSPC (Python ignores
+        # SIGXFSZ, so the write returns the error).
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "punkml", "deliver", "--until-idle", "--consumer", "cleaned"],
+        env=cli_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=small_files,
+    )
+    line = _one_error_line(done)  # the stream or the lake, whichever write hits the limit first
+    assert "disk I/O error" in line or "File too large" in line, line
+    punkml("deliver", "--until-idle")
+    assert _count(settings, "beers") + _count(settings, "dead_letters") == 200
+    assert _count(settings, "raw_beers") == 200
+
+
+def test_deliver_fails_loudly_when_the_lake_cannot_be_written(
+    settings: Settings, make_records: Callable[[int], Any], punkml: Callable[..., Any]
+) -> None:
+    with SqliteStream(settings.stream_path) as stream:
+        stream.put(make_records(20))
+    (settings.lake_dir / "raw").write_bytes(b"")  # a file where the raw directory belongs
+
+    line = _one_error_line(punkml("deliver", "--until-idle", "--consumer", "raw", check=False))
+    assert "Not a directory" in line and str(settings.lake_dir / "raw") in line
+    (settings.lake_dir / "raw").unlink()
+    punkml("deliver", "--until-idle", "--consumer", "raw")
+    assert _count(settings, "raw_beers") == 20

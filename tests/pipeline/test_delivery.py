@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from punkml.config import Settings
+from punkml.errors import ConfigError
 from punkml.pipeline.catalog import Catalog
 from punkml.pipeline.delivery import (
     DEFAULT_BUFFER_BYTES,
@@ -25,11 +26,12 @@ from punkml.pipeline.delivery import (
     FAULT_ENV,
     Deliverer,
     DeliveryConfig,
+    _fault_batches,
 )
 from punkml.pipeline.lake import Lake
 from punkml.pipeline.lake_schema import cleaned_schemas
 from punkml.pipeline.raw import RawSink
-from punkml.pipeline.stream import Record, SqliteStream
+from punkml.pipeline.stream import Record, SqliteStream, now_ms
 from punkml.pipeline.transform import CleanedSink, transform_batch
 
 Records = list[tuple[str, bytes]]
@@ -284,3 +286,214 @@ def test_a_waiting_deliverer_takes_over_when_the_holder_dies(
     with Catalog(settings) as catalog:
         seqs = catalog.query("SELECT seq FROM raw_beers ORDER BY seq").column("seq").to_pylist()
     assert seqs == list(range(1, len(records) + 1))
+
+
+# -- edges of the loop (found by mutation testing: `make mutate`) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings_", "message"),
+    [
+        ({"buffer_bytes": 0}, "buffer size must be at least 1 byte"),
+        ({"buffer_seconds": 0}, "must be > 0 seconds"),
+        ({"poll_seconds": 0}, "must be > 0 seconds"),
+        ({"lease_seconds": 0}, "must be > 0 seconds"),
+        ({"page_records": 0}, "page size must be at least 1 record"),
+        ({"transform_workers": 0}, "transform workers must be between 1 and 64"),
+        ({"transform_workers": 65}, "transform workers must be between 1 and 64"),
+    ],
+)
+def test_meaningless_delivery_settings_are_refused(settings_: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        DeliveryConfig(**settings_)
+
+
+def test_the_smallest_and_largest_delivery_settings_are_accepted() -> None:
+    small = DeliveryConfig(
+        buffer_bytes=1,
+        buffer_seconds=0.001,
+        poll_seconds=0.001,
+        lease_seconds=0.001,
+        page_records=1,
+        transform_workers=1,
+    )
+    assert (
+        small.buffer_bytes_for("raw"),
+        DeliveryConfig(transform_workers=64).transform_workers,
+    ) == (
+        1,
+        64,
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "batches"),
+    [("kill-after-write:3", 3), ("kill-after-write:x", None), ("other:3", None), ("", None)],
+)
+def test_the_fault_hook_reads_only_its_own_form(
+    monkeypatch: pytest.MonkeyPatch, spec: str, batches: int | None
+) -> None:
+    monkeypatch.setenv(FAULT_ENV, spec)
+    assert _fault_batches() == batches
+
+
+def test_pages_are_sized_from_the_mean_record_size(
+    settings: Settings, stream: SqliteStream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream.put([("k", b"x" * 100)] * 30 + [("k", b"x" * 600)] * 5)
+    limits: list[int] = []
+    read = stream.read
+
+    def spy(after: int, limit: int, **kwargs: Any) -> list[Record]:
+        limits.append(limit)
+        return read(after, limit, **kwargs)
+
+    monkeypatch.setattr(stream, "read", spy)
+    config = DeliveryConfig(buffer_bytes=1000, page_records=50)
+    stats = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config).run(until_idle=True)
+    assert stats.records == 35
+    # First page: at most 100 records; then room // mean size + 1 (mean 100 bytes: 11 records).
+    assert limits[:2] == [50, 11]
+    # After the 600-byte records the moving mean (0.8 old + 0.2 new) asks for fewer.
+    assert min(limits) < 11
+
+
+def test_each_batch_is_reported_with_the_running_totals(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    stream.put([("k", b"x" * 100)] * 25)
+    seen: list[tuple[int, int, int]] = []
+    config = DeliveryConfig(buffer_bytes=1000)
+    deliverer = Deliverer(
+        stream,
+        RawSink(Lake.open(settings.lake_uri)),
+        config,
+        on_batch=lambda stats: seen.append((stats.batches, stats.records, stats.checkpoint)),
+    )
+    stats = deliverer.run(until_idle=True)
+    assert seen == [(1, 10, 10), (2, 20, 20), (3, 25, 25)]
+    assert (stats.files, stats.waited_for_lease_seconds < 5) == (3, True)
+
+
+def test_a_stopped_waiter_returns_without_delivering(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    stream.put([("k", b"{}")])
+    held = stream.acquire_lease("raw", "elsewhere:1:a", 60)
+    assert held is not None
+    stop = threading.Event()
+    stop.set()
+    stats = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), stop=stop).run(until_idle=True)
+    assert (stats.records, stats.batches, stats.checkpoint) == (0, 0, 0)
+    assert stream.consumer("raw").lease_holder == "elsewhere:1:a"
+
+
+def test_a_replayed_batch_trimmed_meanwhile_is_checkpointed_with_what_remains(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    stream.put([("k", b"x" * 100) for _ in range(5)])
+    lease = stream.acquire_lease("raw", "elsewhere:1:a", 0.001)
+    assert lease is not None
+    stream.begin_batch(lease, 1, 5)
+    stream.trim(now_ms() + 48 * 3_600_000)  # retention removed the whole pending batch
+    time.sleep(0.01)
+    lake = Lake.open(settings.lake_uri)
+    stats = Deliverer(stream, RawSink(lake)).run(until_idle=True)
+    assert (stats.replayed_batches, stats.records, stats.files) == (1, 0, 0)
+    assert stream.consumer("raw").checkpoint == 5
+    assert _raw_file_names(lake) == []
+
+
+class _SlowRawSink(RawSink):
+    """A raw sink whose every write takes ``seconds`` (a slow disk or object store)."""
+
+    def __init__(self, lake: Lake, seconds: float) -> None:
+        super().__init__(lake)
+        self.seconds = seconds
+
+    def write(self, records: Sequence[Record]) -> int:
+        time.sleep(self.seconds)
+        return super().write(records)
+
+
+def test_a_slow_delivery_keeps_its_short_lease_by_renewing_it(
+    settings: Settings, stream: SqliteStream, make_records: Callable[[int], Records]
+) -> None:
+    records = make_records(40)
+    stream.put(records)
+    # Batches of about four records, 0.25 s each: the delivery lasts several lease times.
+    largest = max(len(data) for _, data in records)
+    config = DeliveryConfig(buffer_bytes=4 * largest, poll_seconds=0.01, lease_seconds=0.6)
+    deliverer = Deliverer(stream, _SlowRawSink(Lake.open(settings.lake_uri), 0.25), config)
+    taken: list[str] = []
+    done = threading.Event()
+
+    def rival() -> None:  # another process's deliverer, asking for the lease all along
+        with SqliteStream(settings.stream_path) as other:
+            while not done.is_set():
+                if other.acquire_lease("raw", "rival:1:x", 30) is not None:
+                    taken.append("rival")
+                    return
+                time.sleep(0.02)
+
+    started = time.monotonic()
+    thread = threading.Thread(target=deliverer.run, kwargs={"until_idle": True})
+    thread.start()
+    while stream.consumer("raw").lease_holder is None and thread.is_alive():
+        time.sleep(0.01)
+    competitor = threading.Thread(target=rival)
+    competitor.start()
+    thread.join(30)
+    done.set()
+    competitor.join(5)
+    assert time.monotonic() - started > 2 * config.lease_seconds
+    assert taken == []  # never expired: renewed every third of its time
+    assert deliverer.stats.batches >= 5 and deliverer.stats.checkpoint == 40
+    assert stream.consumer("raw").checkpoint == 40
+
+
+def test_a_delivery_removes_the_temporary_files_a_killed_writer_left(
+    settings: Settings, stream: SqliteStream, make_records: Callable[[int], Records]
+) -> None:
+    lake = Lake.open(settings.lake_uri)
+    stale = [
+        settings.lake_dir / "raw/2026/01/01/00/.part-1-2.jsonl.gz.0123abcd.tmp",
+        settings.lake_dir / "cleaned/beers/ingest_date=2026-01-01/.part-1-2.parquet.4567ef.tmp",
+        settings.lake_dir / "dead_letters/ingest_date=2026-01-01/.part-3-4.parquet.89ab.tmp",
+    ]
+    for path in stale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half a file")
+    kept = settings.lake_dir / "raw/2026/01/01/00/.notes.txt"  # not ours: left alone
+    kept.write_text("mine")
+    stream.put(make_records(3))
+
+    Deliverer(stream, RawSink(lake)).run(until_idle=True)
+    assert [p.exists() for p in stale] == [False, True, True]  # raw cleans only its own
+    Deliverer(stream, CleanedSink(lake)).run(until_idle=True)
+    assert [p.exists() for p in stale] == [False, False, False]
+    assert kept.exists()
+
+
+def test_a_long_running_delivery_compacts_at_its_interval(
+    settings: Settings, stream: SqliteStream, make_records: Callable[[int], Records]
+) -> None:
+    stream.put(make_records(5))
+    calls: list[int] = []
+    stop = threading.Event()
+
+    def compactor(checkpoint: int, renew: Callable[[], None]) -> None:
+        renew()  # compaction renews the lease as it goes
+        calls.append(checkpoint)
+        if len(calls) == 3:
+            stop.set()
+
+    config = DeliveryConfig(poll_seconds=0.01, buffer_seconds=0.02, compact_every_seconds=0.05)
+    deliverer = Deliverer(
+        stream, RawSink(Lake.open(settings.lake_uri)), config, stop=stop, compactor=compactor
+    )
+    thread = threading.Thread(target=deliverer.run, kwargs={"until_idle": False})
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert calls == [5, 5, 5]  # between batches, with the checkpoint of what was delivered

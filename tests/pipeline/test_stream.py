@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +15,7 @@ import pytest
 from punkml.config import Settings
 from punkml.errors import ConfigError, StreamError
 from punkml.pipeline.stream import (
+    MAX_PARTITION_KEY_CHARS,
     MAX_RECORD_BYTES,
     LeaseLostError,
     SqliteStream,
@@ -156,3 +159,234 @@ def test_stream_uris(settings: Settings, tmp_path: Path) -> None:
     assert isinstance(default, Stream)
     assert Path(default.uri.removeprefix("sqlite://")) == settings.stream_path.resolve()
     default.close()
+
+
+# --- edges each rule above has (found by mutation testing: `make mutate`) ----------------------
+
+
+def test_clock_and_holder_ids() -> None:
+    assert abs(now_ms() - time.time() * 1000) < 1000
+    host, pid, nonce = new_holder_id().split(":")
+    assert (host, pid, len(nonce)) == (socket.gethostname(), str(os.getpid()), 8)
+    assert new_holder_id() != new_holder_id()
+
+
+def test_read_counts_bytes_up_to_the_limit_and_at_least_one_record(stream: SqliteStream) -> None:
+    stream.put([(str(i), bytes(100)) for i in range(4)])
+    assert [r.seq for r in stream.read(0, 10, max_bytes=200)] == [1, 2]
+    assert [r.seq for r in stream.read(0, 10, max_bytes=300)] == [1, 2, 3]
+    assert [r.seq for r in stream.read(0, 0)] == [1]
+    assert [r.arrived_at_ms > 0 for r in stream.read(0, 10)] == [True] * 4
+
+
+def test_a_new_consumer_is_remembered(stream: SqliteStream) -> None:
+    state = stream.consumer("raw")
+    assert (state.name, state.checkpoint, state.pending_first, state.lease_holder) == (
+        "raw",
+        0,
+        None,
+        None,
+    )
+    assert [c.name for c in stream.info().consumers] == ["raw"]
+
+
+def test_lease_times_follow_the_ttl_and_the_holder_may_take_it_again(
+    stream: SqliteStream,
+) -> None:
+    before = now_ms()
+    lease = stream.acquire_lease("raw", "elsewhere:1:a", 30)
+    assert lease is not None
+    assert before + 30_000 <= lease.expires_at_ms <= now_ms() + 30_000
+    again = stream.acquire_lease("raw", "elsewhere:1:a", 60)
+    assert again is not None and again.expires_at_ms >= before + 60_000
+    renewed = stream.renew_lease(again, 120)
+    assert (renewed.consumer, renewed.holder) == ("raw", "elsewhere:1:a")
+    assert renewed.expires_at_ms >= before + 120_000
+    state = stream.consumer("raw")
+    assert (state.lease_holder, state.lease_expires_at_ms) == (
+        "elsewhere:1:a",
+        renewed.expires_at_ms,
+    )
+
+
+def test_a_lost_lease_neither_releases_nor_blocks_the_new_holder(stream: SqliteStream) -> None:
+    old = stream.acquire_lease("raw", "elsewhere:1:a", 0.001)
+    assert old is not None
+    time.sleep(0.01)
+    new = stream.acquire_lease("raw", "elsewhere:2:b", 30)
+    assert new is not None
+    stream.release_lease(old)  # too late: it is not the holder any more
+    assert stream.consumer("raw").lease_holder == "elsewhere:2:b"
+    with pytest.raises(LeaseLostError, match="taken over by another process"):
+        stream.commit_batch(old, 3)
+    # The refused update was rolled back: the stream still takes writes.
+    assert stream.put([("k", b"x")]) == [1]
+    stream.commit_batch(new, 1)
+    stream.release_lease(new)
+    state = stream.consumer("raw")
+    assert (state.checkpoint, state.lease_holder, state.lease_expires_at_ms) == (1, None, None)
+    assert state.updated_at_ms is not None and state.updated_at_ms >= now_ms() - 60_000
+
+
+def test_the_checkpoint_never_moves_back(stream: SqliteStream) -> None:
+    lease = stream.acquire_lease("raw", "h", 30)
+    assert lease is not None
+    stream.begin_batch(lease, 4, 5)
+    assert (stream.consumer("raw").pending_first, stream.consumer("raw").pending_last) == (4, 5)
+    stream.commit_batch(lease, 5)
+    stream.commit_batch(lease, 2)
+    assert stream.consumer("raw").checkpoint == 5
+
+
+def test_retention_keeps_records_younger_than_the_period(settings: Settings) -> None:
+    with SqliteStream(settings.stream_path, retention_hours=1) as log:
+        log.put([("k", b"a")])
+        arrived = log.read(0, 1)[0].arrived_at_ms
+        assert log.trim(arrived + 3_600_000) == 0  # exactly one hour old: kept
+        time.sleep(0.005)
+        log.put([("k", b"b")])
+        assert log.trim(arrived + 3_600_001) == 1
+        info = log.info()
+        assert (info.uri, info.retention_hours) == (f"sqlite://{settings.stream_path}", 1)
+        assert (info.length, info.oldest_seq, info.newest_seq, info.trimmed) == (1, 2, 2, 1)
+        newest = log.read(0, 1)[0].arrived_at_ms
+        assert info.oldest_arrived_at_ms == info.newest_arrived_at_ms == newest
+
+
+def test_an_unreaped_dead_child_is_dead_and_other_hosts_are_not_judged() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    stat = Path(f"/proc/{child.pid}/stat")
+    while stat.read_text().rpartition(")")[2].split()[0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    try:
+        assert holder_is_dead(f"{socket.gethostname()}:{child.pid}:x")  # a zombie
+    finally:
+        child.wait()
+    assert not holder_is_dead(f"{socket.gethostname()}:{os.getpid()}:x")
+    assert not holder_is_dead(f"not-{socket.gethostname()}:{child.pid}:x")
+    assert not holder_is_dead(f"{socket.gethostname()}:pid:x")
+
+
+def test_record_and_consumer_name_bounds(stream: SqliteStream) -> None:
+    assert stream.put([("k" * MAX_PARTITION_KEY_CHARS, bytes(MAX_RECORD_BYTES))]) == [1]
+    assert stream.put([("k", memoryview(b"view"))]) == [2]  # type: ignore[list-item]
+    with pytest.raises(StreamError, match="must be bytes, not str"):
+        stream.put([("k", "text")])  # type: ignore[list-item]
+    with pytest.raises(StreamError, match=f"1 to {MAX_PARTITION_KEY_CHARS} characters, got 257"):
+        stream.put([("k" * (MAX_PARTITION_KEY_CHARS + 1), b"x")])
+    with pytest.raises(StreamError, match=f"over the {MAX_RECORD_BYTES}-byte limit"):
+        stream.put([("k", bytes(MAX_RECORD_BYTES + 1))])
+    assert stream.consumer("a" * 64).name == "a" * 64
+    assert stream.consumer("raw-2_b").checkpoint == 0
+    for bad in ("", "a" * 65, "a.b"):
+        with pytest.raises(StreamError, match="1-64 letters"):
+            stream.consumer(bad)
+
+
+def test_stream_uri_forms(tmp_path: Path) -> None:
+    assert parse_sqlite_uri("sqlite://rel/s.sqlite") == (Path("rel/s.sqlite"), 24.0)
+    assert parse_sqlite_uri("sqlite:///x?retention_hours=1&retention_hours=3") == (Path("/x"), 3.0)
+    with pytest.raises(ConfigError, match="not a sqlite:// stream URI"):
+        parse_sqlite_uri("kinesis://name")
+    with pytest.raises(ConfigError, match="names no file"):
+        parse_sqlite_uri("sqlite://")
+    with pytest.raises(ConfigError, match="retention_hours must be a number greater than 0"):
+        parse_sqlite_uri("sqlite:///x?retention_hours=-1")
+
+
+def test_uri_settings_reach_the_stream(settings: Settings, tmp_path: Path) -> None:
+    uri = f"sqlite://{tmp_path}/s.sqlite?retention_hours=0.5"
+    with SqliteStream.from_uri(uri, settings) as log:
+        assert log.retention_hours == 0.5
+    with pytest.raises(ConfigError, match=r"stream URI 'sqlite:///x\?retention_hours=0'"):
+        parse_sqlite_uri("sqlite:///x?retention_hours=0")
+
+
+def test_a_new_consumer_starts_with_nothing_expired(stream: SqliteStream) -> None:
+    first = stream.consumer("raw")
+    assert (first.expired_unread, first.lease_expires_at_ms, first.updated_at_ms) == (0, None, None)
+    assert stream.consumer("raw") == first
+
+
+def test_a_renewal_lasts_the_ttl_and_no_more(stream: SqliteStream) -> None:
+    lease = stream.acquire_lease("raw", "elsewhere:1:a", 30)
+    assert lease is not None
+    before = now_ms()
+    renewed = stream.renew_lease(lease, 120)
+    assert before + 120_000 <= renewed.expires_at_ms <= now_ms() + 120_000
+
+
+def test_the_lost_lease_error_says_the_deliverer_stops(stream: SqliteStream) -> None:
+    lease = stream.acquire_lease("raw", "elsewhere:1:a", 30)
+    assert lease is not None
+    stream.release_lease(lease)
+    with pytest.raises(LeaseLostError) as caught:
+        stream.begin_batch(lease, 1, 1)
+    assert str(caught.value) == (
+        "the lease on consumer 'raw' was taken over by another process; this deliverer stops"
+    )
+
+
+def test_trimmed_counts_add_up_and_an_empty_stream_has_no_bounds(settings: Settings) -> None:
+    with SqliteStream(settings.stream_path, retention_hours=1) as log:
+        empty = log.info()
+        assert (empty.oldest_seq, empty.oldest_arrived_at_ms, empty.newest_arrived_at_ms) == (
+            None,
+            None,
+            None,
+        )
+        for data in (b"a", b"b"):
+            log.put([("k", data)])
+            assert log.trim(now_ms() + 2 * 3_600_000) == 1
+        assert log.info().trimmed == 2
+
+
+def test_a_holder_id_is_read_up_to_its_second_colon() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert holder_is_dead(f"{socket.gethostname()}:{child.pid}:nonce:with:colons")
+
+
+def test_a_live_process_is_only_probed_never_signalled(tmp_path: Path) -> None:
+    # The child restores the default action of every catchable signal, so that any signal sent
+    # to it (rather than the probe, signal 0) would end it. Its name holds ") Z", which must not
+    # be read as the process state.
+    script = (
+        "import signal, sys, time\n"
+        "for s in signal.valid_signals():\n"
+        "    try: signal.signal(s, signal.SIG_DFL)\n"
+        "    except (OSError, ValueError): pass\n"
+        "open('/proc/self/comm', 'w').write('x) Z (y')\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        assert not holder_is_dead(f"{socket.gethostname()}:{child.pid}:x")
+        time.sleep(0.1)
+        assert child.poll() is None
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_stream_failures_name_the_file(tmp_path: Path) -> None:
+    assert isinstance(now_ms(), int)
+    nested = tmp_path / "a" / "b" / "stream.sqlite"
+    log = SqliteStream(nested)  # missing folders are created
+    log.close()
+    with pytest.raises(StreamError, match=f"cannot lock the stream {nested}"):
+        log.put([("k", b"x")])
+    with pytest.raises(StreamError, match=f"cannot read the stream {nested}"):
+        log.read(0, 1)
+    with pytest.raises(StreamError, match=f"cannot open the stream {tmp_path}"):
+        SqliteStream(tmp_path)  # a folder, not a database file
+
+
+def test_the_stream_file_is_in_wal_mode(settings: Settings) -> None:
+    SqliteStream(settings.stream_path).close()
+    with sqlite3.connect(settings.stream_path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from punkml.cli_options import HomeOption, JsonOrCsv, TextOrJson
+from punkml.cli_options import HomeOption, JsonOrCsv, TextOrJson, echo_json_lines
 from punkml.config import Settings
 from punkml.errors import RecipeError
 
@@ -58,12 +58,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _progress() -> Any:
-    from rich.console import Console
+    from punkml.progress import Step
 
-    console = Console(stderr=True, highlight=False)
-    status = console.status("working…")
-    status.start()
-    return status
+    return Step("working").start()  # a bar on a terminal, plain lines otherwise
 
 
 def train(
@@ -183,7 +180,7 @@ def evaluate(
     finally:
         status.stop()
     if output_format is TextOrJson.json:
-        typer.echo(json.dumps({"protocol": protocol.value, "results": payload}, indent=2))
+        echo_json_lines([{"protocol": protocol.value, "results": payload}])  # one document
     else:
         typer.echo(_markdown(protocol, payload))
 
@@ -318,20 +315,15 @@ def models_list(
 
     infos = list_models(Settings.for_command(home, writes=False).models_dir)
     if output_format is TextOrJson.json:
-        typer.echo(
-            json.dumps(
-                [
-                    {
-                        "version": i.version,
-                        "model_type": i.model_type,
-                        "created_at": i.created_at,
-                        "promoted": i.promoted,
-                        "seed_mae": i.metrics.get("seed", {}).get("mae"),
-                    }
-                    for i in infos
-                ],
-                indent=2,
-            )
+        echo_json_lines(
+            {
+                "version": i.version,
+                "model_type": i.model_type,
+                "created_at": i.created_at,
+                "promoted": i.promoted,
+                "seed_mae": i.metrics.get("seed", {}).get("mae"),
+            }
+            for i in infos
         )
         return
     if not infos:

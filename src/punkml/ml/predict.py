@@ -20,6 +20,7 @@ from punkml.ml.data import RecipeTables, tables_from_beers, tables_from_catalog
 from punkml.ml.registry import OUT_OF_FOLD_FILE, load_model, read_verified_json, resolve_model_dir
 from punkml.pipeline.lake import Lake
 from punkml.pipeline.lake_schema import PREDICTIONS
+from punkml.pipeline.runner import persist_catalog
 
 if TYPE_CHECKING:
     import numpy as np
@@ -155,6 +156,7 @@ def predict_catalog(settings: Settings, model: LoadedModel) -> tuple[int, str]:
     table = predictions_table(model, tables)
     lake = Lake.open(settings.lake_uri)
     lake.write_parquet(PREDICTIONS_FILE, table)
+    persist_catalog(settings)  # catalog.duckdb names the files of every table
     return table.num_rows, lake.path(PREDICTIONS_FILE)
 
 

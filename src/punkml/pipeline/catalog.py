@@ -12,8 +12,11 @@ declared schema, so queries never fail just because nothing was delivered.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +59,8 @@ class TableStats:
     name: str
     files: int
     rows: int
+    unreadable: tuple[str, ...] = ()
+    """Files that cannot be read (truncated, not gzip or Parquet); ``rows`` counts the rest."""
 
 
 class Catalog:
@@ -82,8 +87,7 @@ class Catalog:
                 return pa.table({})
             table: pa.Table = relation.to_arrow_table()
         except duckdb.Error as exc:
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-            raise LakeError(f"SQL failed: {first_line}") from exc
+            raise LakeError(f"SQL failed: {sql_error_text(exc)}") from exc
         return table
 
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -97,78 +101,77 @@ class Catalog:
         self.close()
 
     def stats(self) -> list[TableStats]:
-        """Files and rows of every lake table (Parquet rows from metadata; raw rows by scanning)."""
+        """Files and rows of every lake table (Parquet rows from metadata; raw rows by scanning).
+
+        A table with a damaged file is counted file by file: the readable files' rows, and the
+        damaged files by name; the other tables are unaffected.
+        """
+        import duckdb
+
         out = []
         for name, (relative, suffix) in _table_locations().items():
             files = self.lake.files(relative, suffix)
-            rows = 0
+            rows, unreadable = 0, list[str]()
             if files:
-                rows = int(
-                    self.connection().execute(f"SELECT count(*) FROM {name}").fetchone()[0]  # type: ignore[index]
-                )
-            out.append(TableStats(name=name, files=len(files), rows=rows))
+                try:
+                    query = f"SELECT count(*) FROM {name}"
+                    rows = int(self.connection().execute(query).fetchone()[0])  # type: ignore[index]
+                except (duckdb.Error, LakeError, OSError):
+                    rows, unreadable = self._count_file_by_file(files, suffix)
+            out.append(TableStats(name, len(files), rows, tuple(unreadable)))
         return out
+
+    def _count_file_by_file(self, files: list[str], suffix: str) -> tuple[int, list[str]]:
+        rows, unreadable = 0, list[str]()
+        for path in files:
+            try:
+                rows += _file_rows(self.lake, path, suffix)
+            except LakeError:
+                unreadable.append(path)
+        return rows, unreadable
 
     def persist(self, path: Path | None = None) -> Path | None:
         """Write the views into a DuckDB file (default ``<home>/catalog.duckdb``) for any DuckDB
         client; local lakes only (returns None otherwise).
 
-        The views read the lake's files by glob, so files delivered later show up without
-        persisting again. The file is written under a temporary name and renamed: concurrent
-        writers never block each other and readers never see half a catalog.
+        The views name the same files as this catalog's (folded inputs excluded), by paths
+        relative to the file's folder, the home: open it from there (``cd <home>; duckdb
+        catalog.duckdb``), or ``SET file_search_path`` to the home, and a moved home still works.
+        Called whenever the lake changes; rewritten only when the files changed. Written under a
+        temporary name and renamed, under a lock, so readers never see half a catalog and two
+        writers never put back an older listing.
         """
         import duckdb
 
         if not self.lake.is_local:
             return None
-        target = Path(path or self.settings.catalog_path)
-        # The views only change when a table gets its first files (or the lake moves): skip
-        # rewriting otherwise, it costs DuckDB's memory and time at the end of every delivery.
+        target = Path(path or self.settings.catalog_path).resolve()
         stamp_path = self.settings.catalog_stamp_path
-        stamp = json.dumps(
-            {
-                "catalog": str(target.resolve()),
-                "lake": self.lake.root,
-                "tables": [
-                    name
-                    for name, (relative, suffix) in _table_locations().items()
-                    if self.lake.files(relative, suffix)
-                ],
+        stamp_path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(stamp_path.with_name("catalog.lock")):
+            files = {
+                name: [os.path.relpath(file, target.parent) for file in self.lake.files(*where)]
+                for name, where in _table_locations().items()
             }
-        )
-        if target.exists() and _read_text(stamp_path) == stamp:
-            return target
-        try:
-            with atomic_path(target) as tmp:
-                try:
-                    con = duckdb.connect(str(tmp))
+            stamp = hashlib.sha256(json.dumps([str(target), files]).encode()).hexdigest()
+            if target.exists() and _read_text(stamp_path) == stamp:
+                return target
+            try:
+                with atomic_path(target) as tmp:
                     try:
-                        self._persist_views(con)
+                        con = duckdb.connect(str(tmp))
+                        try:
+                            # Relative paths bind against the home while the views are made.
+                            con.execute(f"SET file_search_path = {_sql_text(str(target.parent))}")
+                            _persist_views(con, files)
+                        finally:
+                            con.close()
                     finally:
-                        con.close()
-                finally:
-                    Path(f"{tmp}.wal").unlink(missing_ok=True)
-            atomic_write(stamp_path, stamp)
-        except (duckdb.Error, OSError) as exc:
-            raise LakeError(f"cannot write the catalog {target}: {exc}") from exc
+                        Path(f"{tmp}.wal").unlink(missing_ok=True)
+                atomic_write(stamp_path, stamp)
+            except (duckdb.Error, OSError) as exc:
+                raise LakeError(f"cannot write the catalog {target}: {exc}") from exc
         return target
-
-    def _persist_views(self, con: duckdb.DuckDBPyConnection) -> None:
-        for name, (relative, suffix) in _table_locations().items():
-            pattern = _sql_text(f"{self.lake.path(relative)}/**/*{suffix}")
-            if not self.lake.files(relative, suffix):
-                # No files yet: an empty table with the declared columns stands in.
-                con.register("_empty", LAKE_TABLES[name].view_schema.empty_table())
-                con.execute(f"CREATE TABLE _empty_{name} AS SELECT * FROM _empty")
-                con.unregister("_empty")
-                source = f"_empty_{name}"
-            elif name == RAW.name:
-                columns = "{" + ", ".join(f"{k}: '{v}'" for k, v in RAW_COLUMNS.items()) + "}"
-                source = f"read_json({pattern}, format = 'newline_delimited', columns = {columns})"
-            else:
-                source = f"read_parquet({pattern}, hive_partitioning = true, union_by_name = true)"
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM {source}")
-        con.execute(BEERS_LATEST_SQL)
 
     def close(self) -> None:
         if self._con is not None:
@@ -254,6 +257,65 @@ class Catalog:
             )
         except (OSError, pa.ArrowInvalid) as exc:
             raise LakeError(f"cannot read the raw lake files: {exc}") from exc
+
+
+def _persist_views(con: duckdb.DuckDBPyConnection, files: dict[str, list[str]]) -> None:
+    """Views over ``files`` (per table, relative paths); a table without files is an empty
+    table with the declared columns."""
+    for name, paths in files.items():
+        listing = "[" + ", ".join(_sql_text(path) for path in paths) + "]"
+        if not paths:
+            con.register("_empty", LAKE_TABLES[name].view_schema.empty_table())
+            con.execute(f"CREATE TABLE _empty_{name} AS SELECT * FROM _empty")
+            con.unregister("_empty")
+            source = f"_empty_{name}"
+        elif name == RAW.name:
+            columns = "{" + ", ".join(f"{k}: '{v}'" for k, v in RAW_COLUMNS.items()) + "}"
+            source = f"read_json({listing}, format = 'newline_delimited', columns = {columns})"
+        else:
+            source = f"read_parquet({listing}, hive_partitioning = true, union_by_name = true)"
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM {source}")
+    con.execute(BEERS_LATEST_SQL)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on ``path`` for the duration of the block (processes too)."""
+    import fcntl
+
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _file_rows(lake: Lake, path: str, suffix: str) -> int:
+    """Rows of one lake file (JSON lines or Parquet); ``LakeError`` if it cannot be read."""
+    import gzip
+    import zlib
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        if suffix == RAW.suffix:
+            return gzip.decompress(lake.read_bytes(path)).count(b"\n")
+        with lake.fs.open_input_file(path) as handle:
+            return int(pq.ParquetFile(handle).metadata.num_rows)
+    except (OSError, EOFError, zlib.error, pa.ArrowInvalid) as exc:
+        raise LakeError(f"cannot read {path}: {exc}") from exc
+
+
+def sql_error_text(exc: Exception) -> str:
+    """DuckDB's message on one line: its first line and its hints ("Did you mean …"), without
+    the echo of the query."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return repr(exc)
+    hints = [line for line in lines[1:] if line.lower().startswith(("did you mean", "candidate"))]
+    return " ".join([lines[0], *hints])
 
 
 def _read_text(path: Path) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
@@ -11,10 +12,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from punkml.cli_options import HomeOption, TextOrJson
+from punkml.cli_options import HomeOption, TextOrJson, echo_json_lines
 from punkml.config import Settings
 from punkml.pipeline.external_catalog import open_external_catalog
-from punkml.pipeline.schedule import Schedule
+from punkml.pipeline.schedule import Schedule, parse_duration
 from punkml.source.client import PunkClient
 
 # The stage's modules are imported inside each command, not here: `punkml --help` must load
@@ -95,7 +96,8 @@ WorkersOption = Annotated[
 ]
 DEFAULT_SOURCE = "http://127.0.0.1:8000/v2"
 DEFAULT_BUFFER_SECONDS = 60.0
-MAX_TABLE_ROWS = 10_000
+DEFAULT_COMPACT_EVERY = "1h"
+DEFAULT_MAX_ROWS = 100
 
 
 class ConsumerChoice(StrEnum):
@@ -116,6 +118,7 @@ def register(app: typer.Typer) -> None:
     app.command("deliver")(deliver)
     app.command("status")(status)
     app.command("sql")(sql)
+    app.command("compact")(compact)
 
 
 # -- ingest ------------------------------------------------------------------------------------
@@ -141,24 +144,15 @@ def ingest_backfill(
     source: SourceOption = DEFAULT_SOURCE, stream: StreamOption = None, home: HomeOption = None
 ) -> None:
     """Put every beer of every page of the source on the stream."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn
-
     from punkml.pipeline.runner import backfill
+    from punkml.progress import progress
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as progress:
-        task = progress.add_task("backfill: 0 beers put", total=None)
-        done = 0
-        invalid: list[str] = []
-
-        def advance(count: int) -> None:
-            nonlocal done
-            done += count
-            progress.update(task, description=f"backfill: {done} beers put")
-
+    invalid: list[str] = []
+    with progress("backfill", unit="beers put") as step:
         total = backfill(
             _settings(home, writes=True, stream=stream),
             source,
-            on_put=advance,
+            on_put=step.advance,
             on_invalid=invalid.append,
         )
     typer.echo(f"put {total} beers on the stream")
@@ -198,19 +192,32 @@ def ingest_run(
     buffer_bytes: BufferBytesOption = None,
     buffer_seconds: BufferSecondsOption = DEFAULT_BUFFER_SECONDS,
     workers: WorkersOption = 1,
+    compact_every: Annotated[
+        str,
+        typer.Option(
+            "--compact-every",
+            help="Fold the lake's small files at this interval (30m, 1h, …), between batches.",
+        ),
+    ] = DEFAULT_COMPACT_EVERY,
     home: HomeOption = None,
 ) -> None:
     """Collect on a schedule (default every 5 minutes) and deliver, until SIGINT or SIGTERM.
 
     On a signal, collection stops, the deliveries deliver what is on the stream, flush and
     checkpoint, then the command exits 0. Source faults are logged and counted (see punkml
-    status); the schedule keeps going.
+    status); the schedule keeps going. Every hour (--compact-every) each delivery folds the
+    small files it wrote, as punkml compact does.
     """
+    from dataclasses import replace
+
     from punkml.pipeline.runner import run_ingestion
 
     settings = _settings(home, writes=True, stream=stream, lake=lake)
     schedule = Schedule.from_options(every, cron)
-    config = _delivery_config(buffer_bytes, buffer_seconds, workers)
+    config = replace(
+        _delivery_config(buffer_bytes, buffer_seconds, workers),
+        compact_every_seconds=parse_duration(compact_every, option="--compact-every"),
+    )
     stop = _stop_on_signals()
     logging.getLogger("punkml").info("collecting %s from %s", schedule.describe(), source)
     summary = run_ingestion(
@@ -255,23 +262,84 @@ def deliver(
     one process delivers a consumer at a time (a lease); a second one waits and takes over when the
     first stops or dies.
     """
-    from punkml.pipeline.runner import consumer_names, persist_catalog, start_deliveries
+    from punkml.pipeline.runner import (
+        consumer_names,
+        delivery_progress,
+        persist_catalog,
+        start_deliveries,
+    )
 
     settings = _settings(home, writes=True, stream=stream, lake=lake, catalog=catalog_uri)
     config = _delivery_config(buffer_bytes, buffer_seconds, workers)
     stop = _stop_on_signals()
     if settings.catalog_uri:
         open_external_catalog(settings.catalog_uri).register_lake(settings.lake_uri)
-    running = start_deliveries(
-        settings,
-        consumer_names(consumer.value),
-        config=config,
-        until_idle=until_idle,
-        stop=stop,
-    )
-    stats = running.join()
+    consumers = consumer_names(consumer.value)
+    with contextlib.ExitStack() as stack:
+        on_batch = None
+        if until_idle:  # a bar over what there is to deliver (a service logs instead)
+            on_batch = stack.enter_context(delivery_progress(settings, consumers))
+        running = start_deliveries(
+            settings,
+            consumers,
+            config=config,
+            until_idle=until_idle,
+            stop=stop,
+            on_batch=on_batch,
+        )
+        stats = running.join()
     persist_catalog(settings)
     _echo_deliveries(stats)
+
+
+# -- compact -----------------------------------------------------------------------------------
+
+
+def compact(
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            min=0,
+            help="Seconds to wait for a running delivery to release its lease.",
+        ),
+    ] = 60.0,
+    stream: StreamOption = None,
+    lake: LakeOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Fold the small files of each lake partition into larger ones.
+
+    Raw gzip JSON lines per hour and cleaned Parquet per table and day: runs of consecutive small
+    files become one file named for their whole sequence range. Works under the deliveries'
+    lease, so a delivery and a compaction never write at the same time, and a SIGKILL at any
+    moment loses and duplicates nothing. punkml ingest run does this on its own (--compact-every).
+    """
+    from punkml.pipeline.compaction import compact as compact_lake
+    from punkml.pipeline.lake import Lake
+    from punkml.pipeline.runner import CONSUMERS, refresh_catalog
+    from punkml.pipeline.stream import open_stream
+
+    settings = _settings(home, writes=False, stream=stream, lake=lake)
+    lake_root = Lake.open(settings.lake_uri)
+    log = open_stream(settings)
+    try:
+        results = compact_lake(
+            log,
+            lake_root,
+            CONSUMERS,
+            wait_seconds=wait,
+            on_folded=lambda: refresh_catalog(settings),
+        )
+    finally:
+        log.close()
+    refresh_catalog(settings)
+    for item in results:
+        leftovers = item.covered_removed + item.temporaries_removed
+        typer.echo(
+            f"{item.consumer}: folded {item.files_folded} files into {item.folds}"
+            + (f", removed {leftovers} leftovers of interrupted writes" if leftovers else "")
+        )
 
 
 # -- status and sql ----------------------------------------------------------------------------
@@ -286,15 +354,15 @@ def status(
     home: HomeOption = None,
 ) -> None:
     """Show the stream, each consumer's checkpoint and lag, the lake tables and the collector."""
-    import orjson
-
-    from punkml.pipeline.status import format_status, pipeline_status
+    from punkml.pipeline.status import format_status, pipeline_status, unreadable_parts
 
     report = pipeline_status(_settings(home, writes=False, stream=stream, lake=lake))
     if output_format is TextOrJson.json:
-        typer.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+        echo_json_lines([report])
     else:
         typer.echo(format_status(report))
+    if unreadable_parts(report):
+        raise typer.Exit(1)  # the whole report is shown; the status says something is damaged
 
 
 def sql(
@@ -304,6 +372,15 @@ def sql(
     output_format: Annotated[
         SqlFormat, typer.Option("--format", help="How to print the result.")
     ] = SqlFormat.table,
+    max_rows: Annotated[
+        int,
+        typer.Option(
+            "--max-rows",
+            min=1,
+            help="Most rows the table format shows (a note tells how many more there are); csv "
+            "and json print every row.",
+        ),
+    ] = DEFAULT_MAX_ROWS,
     lake: LakeOption = None,
     catalog_uri: CatalogOption = None,
     home: HomeOption = None,
@@ -311,6 +388,7 @@ def sql(
     """Query the lake with DuckDB SQL over the catalog views.
 
     Views: raw_beers, beers, beers_latest, hop_additions, malts, dead_letters, predictions.
+    --format json prints JSON lines (one object per row), as every command's json format does.
     """
     from punkml.pipeline.catalog import Catalog
 
@@ -319,7 +397,7 @@ def sql(
 
     with Catalog(_settings(home, writes=False, lake=lake)) as catalog:
         result = catalog.query(query)
-    _print_table(result, output_format)
+    _print_table(result, output_format, max_rows)
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -374,28 +452,34 @@ def _echo_deliveries(stats: list[DeliveryStats]) -> None:
         )
 
 
-def _print_table(table: pa.Table, output_format: SqlFormat) -> None:
-    import orjson
-
+def _print_table(table: pa.Table, output_format: SqlFormat, max_rows: int) -> None:
+    if output_format is SqlFormat.table:
+        _print_rich_table(table, max_rows)
+        return
     rows = table.to_pylist()
     if output_format is SqlFormat.json:
-        typer.echo(orjson.dumps(rows, default=str, option=orjson.OPT_INDENT_2).decode())
-    elif output_format is SqlFormat.csv:
+        echo_json_lines(rows)
+    else:
         import csv
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(table.column_names)
         writer.writerows([row[name] for name in table.column_names] for row in rows)
-    else:
-        from rich.console import Console
-        from rich.table import Table
 
-        view = Table(*table.column_names, show_lines=False)
-        for row in rows[:MAX_TABLE_ROWS]:
-            view.add_row(
-                *("" if row[name] is None else str(row[name]) for name in table.column_names)
-            )
-        console = Console()
-        console.print(view)
-        if len(rows) > MAX_TABLE_ROWS:
-            console.print(f"… {len(rows) - MAX_TABLE_ROWS} more rows (use --format csv or json)")
+
+def _print_rich_table(table: pa.Table, max_rows: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    view = Table(*table.column_names, show_lines=False)
+    for row in table.slice(0, max_rows).to_pylist():
+        view.add_row(*("" if row[name] is None else str(row[name]) for name in table.column_names))
+    console = Console()
+    console.print(view)
+    hidden = table.num_rows - max_rows
+    if hidden > 0:
+        console.print(
+            f"… {hidden:,} more rows not shown ({table.num_rows:,} in all): raise --max-rows, "
+            "or use --format csv or json for every row",
+            highlight=False,
+        )

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from punkml.errors import ConfigError
+from punkml.pipeline.lake import CONSUMER_DIRS, Lake
 from punkml.pipeline.stream import Lease, LeaseLostError, Record, Stream, new_holder_id
 
 log = logging.getLogger(__name__)
@@ -67,10 +68,14 @@ class DeliveryConfig:
     """Lease time to live; renewed every third of it while delivering."""
     transform_workers: int = 1
     """Processes that validate and clean a batch of the ``cleaned`` consumer (1: in process)."""
+    compact_every_seconds: float | None = None
+    """Fold the consumer's small lake files this often, between batches (None: never)."""
 
     def __post_init__(self) -> None:
         if self.buffer_bytes is not None and self.buffer_bytes < 1:
             raise ConfigError("buffer size must be at least 1 byte")
+        if self.compact_every_seconds is not None and self.compact_every_seconds <= 0:
+            raise ConfigError("the compaction interval must be > 0 seconds")
         if self.buffer_seconds <= 0 or self.poll_seconds <= 0 or self.lease_seconds <= 0:
             raise ConfigError("buffer interval, poll interval and lease time must be > 0 seconds")
         if self.page_records < 1:
@@ -112,6 +117,7 @@ class Deliverer:
         drain: threading.Event | None = None,
         holder: str | None = None,
         on_batch: Callable[[DeliveryStats], None] | None = None,
+        compactor: Callable[[int, Callable[[], None]], None] | None = None,
     ) -> None:
         self.stream = stream
         self.sink = sink
@@ -120,6 +126,10 @@ class Deliverer:
         self.drain = drain or threading.Event()
         self.holder = holder or new_holder_id()
         self.on_batch = on_batch
+        self.compactor = compactor
+        """``compactor(checkpoint, renew)`` folds the consumer's files, called every
+        ``config.compact_every_seconds`` while the lease is held and nothing is buffered."""
+        self._compacted_at = time.monotonic()
         self.stats = DeliveryStats(consumer=sink.consumer)
         self.buffer_bytes = self.config.buffer_bytes_for(sink.consumer)
         self._lease: Lease | None = None
@@ -139,12 +149,26 @@ class Deliverer:
         if self._lease is None:
             return self.stats
         try:
+            self._remove_stale_temporaries()
             self._deliver(until_idle=until_idle)
         finally:
             lease, self._lease = self._lease, None
             if lease is not None:
                 self.stream.release_lease(lease)
         return self.stats
+
+    def _remove_stale_temporaries(self) -> None:
+        """Delete what a killed writer of this consumer left half-written: with the lease held,
+        no one else writes there."""
+        lake = getattr(self.sink, "lake", None)
+        if not isinstance(lake, Lake):
+            return
+        removed = sum(
+            lake.remove_stale_temporaries(relative)
+            for relative in CONSUMER_DIRS.get(self.sink.consumer, ())
+        )
+        if removed:
+            log.info("%s: removed %d stale temporary files", self.sink.consumer, removed)
 
     def _wait_for_lease(self) -> Lease | None:
         started = time.monotonic()
@@ -193,6 +217,8 @@ class Deliverer:
             if buffer and (full or stale or (idle and finish)):
                 self._flush(buffer)
                 buffer, buffered_bytes = [], 0
+            if not buffer:
+                self._compact_if_due()
             if idle:
                 if finish:
                     break
@@ -245,6 +271,14 @@ class Deliverer:
         self.stats.checkpoint = last
         if self.on_batch is not None:
             self.on_batch(self.stats)
+
+    def _compact_if_due(self) -> None:
+        every = self.config.compact_every_seconds
+        if self.compactor is None or every is None:
+            return
+        if time.monotonic() - self._compacted_at >= every:
+            self.compactor(self.stats.checkpoint, self._renew_if_due)
+            self._compacted_at = time.monotonic()
 
     def _renew_if_due(self) -> None:
         assert self._lease is not None

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from punkml.config import Settings
-from punkml.errors import ConfigError, PunkmlError, SourceError
+from punkml.errors import ConfigError, DeliveryError, PunkmlError, SourceError
 from punkml.pipeline.catalog import Catalog
 from punkml.pipeline.collector import (
     BeerSource,
@@ -85,6 +85,7 @@ def start_deliveries(
     until_idle: bool,
     stop: threading.Event,
     drain: threading.Event | None = None,
+    on_batch: Callable[[DeliveryStats], None] | None = None,
 ) -> DeliveryThreads:
     """Start one thread per consumer, each with its own stream connection.
 
@@ -95,20 +96,32 @@ def start_deliveries(
     running = DeliveryThreads()
 
     def deliver(consumer: str) -> None:
-        stream = open_stream(settings)
-        sink = make_sink(consumer, lake, config)
+        stream: Stream | None = None
+        sink: Sink | None = None
         try:
-            deliverer = Deliverer(stream, sink, config, stop=stop, drain=drain)
+            stream = open_stream(settings)
+            sink = make_sink(consumer, lake, config)
+            deliverer = Deliverer(
+                stream,
+                sink,
+                config,
+                stop=stop,
+                drain=drain,
+                on_batch=_after_batch(settings, refresh=not until_idle, then=on_batch),
+                compactor=_compactor(settings, lake, consumer),
+            )
             running.stats.append(deliverer.run(until_idle=until_idle))
         except BaseException as exc:
-            log.error("delivery of %s stopped: %s", consumer, exc)
-            running.errors.append(exc)
+            # Raised by ``join`` as one line; the traceback only for --debug (and the logs).
+            log.debug("delivery of %s stopped", consumer, exc_info=True)
+            running.errors.append(delivery_error(consumer, exc))
             stop.set()
         finally:
             close = getattr(sink, "close", None)
             if callable(close):
                 close()
-            stream.close()
+            if stream is not None:
+                stream.close()
 
     for consumer in consumers:
         thread = threading.Thread(target=deliver, args=(consumer,), name=f"deliver-{consumer}")
@@ -117,19 +130,97 @@ def start_deliveries(
     return running
 
 
+def _after_batch(
+    settings: Settings,
+    *,
+    refresh: bool,
+    then: Callable[[DeliveryStats], None] | None,
+) -> Callable[[DeliveryStats], None]:
+    """After each batch: refresh the catalog file (long-running deliveries), then ``then``."""
+
+    def after(stats: DeliveryStats) -> None:
+        if refresh:
+            persist_catalog(settings)
+        if then is not None:
+            then(stats)
+
+    return after
+
+
+@contextlib.contextmanager
+def delivery_progress(
+    settings: Settings,
+    consumers: Sequence[str] = CONSUMERS,
+) -> Iterator[Callable[[DeliveryStats], None]]:
+    """A progress bar over the records the deliveries have to deliver; yields their
+    ``on_batch``."""
+    from punkml.pipeline.status import consumer_lag
+    from punkml.progress import progress
+
+    stream = open_stream(settings)
+    try:
+        info = stream.info()
+        lags = {name: consumer_lag(info, stream.consumer(name).checkpoint) for name in consumers}
+    finally:
+        stream.close()
+    seen: dict[str, int] = {}
+    with progress("deliver", total=sum(lags.values()) or None, unit="records") as step:
+
+        def on_batch(stats: DeliveryStats) -> None:
+            step.advance(stats.records - seen.get(stats.consumer, 0))
+            seen[stats.consumer] = stats.records
+
+        yield on_batch
+
+
+def _compactor(
+    settings: Settings, lake: Lake, consumer: str
+) -> Callable[[int, Callable[[], None]], None]:
+    """What a delivery calls to fold its consumer's files while it holds the lease."""
+    from punkml.pipeline.compaction import compact_consumer
+
+    def fold(checkpoint: int, renew: Callable[[], None]) -> None:
+        stats = compact_consumer(
+            lake,
+            consumer,
+            checkpoint=checkpoint,
+            renew=renew,
+            on_folded=lambda: refresh_catalog(settings),
+        )
+        if stats.folds:
+            log.info("%s: folded %d files into %d", consumer, stats.files_folded, stats.folds)
+            persist_catalog(settings)
+
+    return fold
+
+
+def delivery_error(consumer: str, exc: BaseException) -> BaseException:
+    """A delivery's failure as a ``PunkmlError`` naming the consumer and the cause (I/O errors,
+    a full disk, a damaged stream); interrupts and errors of ours pass unchanged."""
+    if isinstance(exc, PunkmlError | KeyboardInterrupt | SystemExit):
+        return exc
+    cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    error = DeliveryError(f"delivery of {consumer} failed: {cause}")
+    error.__cause__ = exc
+    return error
+
+
 def deliver_until_idle(
     settings: Settings,
     consumers: Sequence[str] = CONSUMERS,
     *,
     config: DeliveryConfig | None = None,
+    on_batch: Callable[[DeliveryStats], None] | None = None,
 ) -> list[DeliveryStats]:
-    """Deliver everything on the stream for ``consumers`` (concurrently) and return their stats."""
+    """Deliver everything on the stream for ``consumers`` (concurrently) and return their stats;
+    ``on_batch(stats)`` follows the progress (from the delivery threads)."""
     running = start_deliveries(
         settings,
         consumers,
         config=config or DeliveryConfig(),
         until_idle=True,
         stop=threading.Event(),
+        on_batch=on_batch,
     )
     stats = running.join()
     persist_catalog(settings)
@@ -140,10 +231,16 @@ def persist_catalog(settings: Settings) -> None:
     """Refresh ``<home>/catalog.duckdb`` (local lakes); a failure is logged, not raised."""
 
     try:
-        with Catalog(settings) as catalog:
-            catalog.persist()
+        refresh_catalog(settings)
     except PunkmlError as exc:
         log.warning("the DuckDB catalog file was not refreshed: %s", exc)
+
+
+def refresh_catalog(settings: Settings) -> None:
+    """Refresh ``<home>/catalog.duckdb`` (local lakes); ``LakeError`` if it cannot be written."""
+
+    with Catalog(settings) as catalog:
+        catalog.persist()
 
 
 def backfill(

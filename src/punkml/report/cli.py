@@ -41,12 +41,12 @@ def report(out: OutOption = None, lake: LakeOption = None, home: HomeOption = No
 
     The file opens offline: inline styles and SVG figures, no script.
     """
-    from rich.console import Console
-
+    from punkml.progress import progress
     from punkml.report.build import write_report
 
     # The first report after a new model refits it on the seed split: say what is happening.
-    with Console(stderr=True).status("writing the report…"):
+    with progress("report") as step:
+        step.note("writing the report")
         path = write_report(Settings.for_command(home, writes=False, lake=lake), out)
     typer.echo(str(path))
 

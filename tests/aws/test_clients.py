@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,8 +10,13 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 
-from punkml.aws.clients import AWS_EXTRA_MISSING, aws_errors, describe_aws_error
-from punkml.errors import LakeError, StreamError
+from punkml.aws.clients import (
+    AWS_EXTRA_MISSING,
+    aws_errors,
+    describe_aws_error,
+    parse_resource_uri,
+)
+from punkml.errors import ConfigError, LakeError, StreamError
 
 
 def test_missing_credentials_say_how_to_provide_them() -> None:
@@ -80,3 +86,29 @@ def test_without_the_aws_extra_the_cli_says_what_to_install(
     assert len(lines) == 1, done.stderr
     assert AWS_EXTRA_MISSING in lines[0]
     assert "pip install 'punkml[aws]'" in lines[0]
+
+
+_WORD = re.compile(r"^[a-z]{1,8}$")
+
+
+def test_resource_uri_gives_name_region_and_query() -> None:
+    uri = "thing://beers/?region=eu-west-1&region=us-east-1&x=1"
+    name, region, query = parse_resource_uri(
+        uri, scheme="thing", role="stream", name_pattern=_WORD, name_rule="letters only"
+    )
+    assert (name, region, query["x"]) == ("beers", "us-east-1", ["1"])
+
+
+def test_resource_uri_refuses_another_scheme_and_a_bad_name() -> None:
+    with pytest.raises(ConfigError, match=r"not a thing:// catalog URI"):
+        parse_resource_uri(
+            "other://beers", scheme="thing", role="catalog", name_pattern=_WORD, name_rule="x"
+        )
+    with pytest.raises(ConfigError, match=r"catalog URI 'thing://Beers': letters only"):
+        parse_resource_uri(
+            "thing://Beers",
+            scheme="thing",
+            role="catalog",
+            name_pattern=_WORD,
+            name_rule="letters only",
+        )

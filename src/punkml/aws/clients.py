@@ -6,9 +6,11 @@ role); ``AWS_ENDPOINT_URL`` redirects every client (the tests point it at a moto
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 from punkml.errors import ConfigError, StreamError
 
@@ -55,3 +57,21 @@ def aws_errors(action: str, error: type[Exception] = StreamError) -> Iterator[No
         yield
     except (BotoCoreError, ClientError) as exc:
         raise error(describe_aws_error(action, exc)) from exc
+
+
+def parse_resource_uri(
+    uri: str, *, scheme: str, role: str, name_pattern: re.Pattern[str], name_rule: str
+) -> tuple[str, str | None, dict[str, list[str]]]:
+    """``SCHEME://NAME[?region=eu-west-1&...]`` → (name, region, the whole query).
+
+    ``role`` says what the URI locates (``stream``, ``catalog``) and ``name_rule`` what
+    ``name_pattern`` allows, for the error message.
+    """
+    parsed = urlparse(uri)
+    if parsed.scheme != scheme:
+        raise ConfigError(f"not a {scheme}:// {role} URI: {uri!r}")
+    name = parsed.netloc + parsed.path.rstrip("/")
+    if not name_pattern.match(name):
+        raise ConfigError(f"{role} URI {uri!r}: {name_rule}")
+    query = parse_qs(parsed.query)
+    return name, query.get("region", [None])[-1], query

@@ -13,27 +13,23 @@ from __future__ import annotations
 import contextlib
 import re
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
-from punkml.aws.clients import aws_client, aws_errors
+from punkml.aws.clients import aws_client, aws_errors, parse_resource_uri
 from punkml.aws.glue_columns import table_input
 from punkml.errors import ConfigError, LakeError
 from punkml.pipeline.lake_schema import BEERS, glue_tables
 
 _DATABASE = re.compile(r"^[a-z0-9_]{1,255}$")
+_DATABASE_RULE = "the database name must be lower-case letters, digits and '_'"
 
 
 def parse_glue_uri(uri: str) -> tuple[str, str | None]:
     """``glue://DATABASE[?region=eu-west-1]`` → (database, region)."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "glue":
-        raise ConfigError(f"not a glue:// catalog URI: {uri!r}")
-    database = parsed.netloc + parsed.path.rstrip("/")
-    if not _DATABASE.match(database):
-        raise ConfigError(
-            f"catalog URI {uri!r}: the database name must be lower-case letters, digits and '_'"
-        )
-    return database, parse_qs(parsed.query).get("region", [None])[-1]
+    database, region, _ = parse_resource_uri(
+        uri, scheme="glue", role="catalog", name_pattern=_DATABASE, name_rule=_DATABASE_RULE
+    )
+    return database, region
 
 
 def s3_root(lake_uri: str) -> str:

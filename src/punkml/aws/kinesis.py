@@ -21,11 +21,10 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
-from punkml.aws.clients import aws_client, aws_errors
+from punkml.aws.clients import aws_client, aws_errors, parse_resource_uri
 from punkml.config import Settings
-from punkml.errors import ConfigError, StreamError
+from punkml.errors import StreamError
 from punkml.pipeline.stream import (
     DEFAULT_RETENTION_HOURS,
     ConsumerState,
@@ -38,6 +37,7 @@ from punkml.pipeline.stream import (
 )
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+_NAME_RULE = "the stream name must be 1-128 letters, digits, '_', '-' or '.'"
 PUT_MAX_RECORDS = 500
 PUT_MAX_BYTES = 5 * 1024 * 1024
 PUT_ATTEMPTS = 6
@@ -58,16 +58,9 @@ CREATE TABLE IF NOT EXISTS kinesis_shards (
 
 def parse_kinesis_uri(uri: str) -> tuple[str, str | None, float]:
     """``kinesis://NAME[?region=eu-west-1&retention_hours=24]`` → (name, region, retention)."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "kinesis":
-        raise ConfigError(f"not a kinesis:// stream URI: {uri!r}")
-    name = parsed.netloc + parsed.path.rstrip("/")
-    if not _NAME.match(name):
-        raise ConfigError(
-            f"stream URI {uri!r}: the stream name must be 1-128 letters, digits, '_', '-' or '.'"
-        )
-    query = parse_qs(parsed.query)
-    region = query.get("region", [None])[-1]
+    name, region, query = parse_resource_uri(
+        uri, scheme="kinesis", role="stream", name_pattern=_NAME, name_rule=_NAME_RULE
+    )
     return name, region, retention_from_query(uri, query)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import socket
 import threading
 import time
@@ -21,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
+from punkml.atomic import atomic_write
 from punkml.cli_options import HomeOption
 from punkml.config import Settings
 from punkml.errors import PunkmlError
@@ -143,11 +143,8 @@ class RunState:
         )
 
     def save(self, settings: Settings) -> None:
-        path = settings.state_dir / RUN_STATE_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        payload = json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+        atomic_write(settings.state_dir / RUN_STATE_FILE, payload)
 
 
 def _dict(value: Any) -> dict[str, Any]:

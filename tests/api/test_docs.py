@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from punkml.report.headless import CHROMIUM, CHROMIUM_ARGS
 
+from headless import CHROMIUM, CHROMIUM_ARGS
 from punkml.source.dataset import PACKAGE, VERSION
 
 pytestmark = pytest.mark.slow

@@ -20,6 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from punkml import __version__
 from punkml.api.asgi import PunkApi, original_url
+from punkml.api.health import router as health_router
+from punkml.api.ibu import router as ibu_router
 from punkml.api.openapi import add_ibu_request_body, beer_schemas, beers_paths
 from punkml.api.ratelimit import DEFAULT_LIMIT, DEFAULT_WINDOW_SECONDS, RateLimiter
 from punkml.api.responses import JSON_CONTENT_TYPE, endpoint_not_found
@@ -38,14 +40,8 @@ DOCS_CONTENT_SECURITY_POLICY = (
 
 
 def _routers() -> list[APIRouter]:
-    """The routers of the resources served next to the beers, one line each.
-
-    Import inside this function so ``punkml --help`` stays fast; routers must import their heavy
-    libraries lazily too, or the server's start time grows.
-    """
-    from punkml.api.health import router as health_router
-    from punkml.api.ibu import router as ibu_router
-
+    """The routers of the resources served next to the beers, one line each (they import their
+    heaviest libraries, the model's, lazily: the server starts without loading a model)."""
     return [ibu_router, health_router]
 
 

@@ -64,7 +64,7 @@ def serve(
 
     Stops gracefully on SIGTERM or Ctrl-C.
     """
-    from punkml.api.server import serve_api
+    from punkml.api.server import serve_api  # uvicorn, FastAPI: kept off `punkml --help`
 
     # Checked by serve_api once the port is bound: a busy port is the first error to report.
     settings = Settings.load(home)

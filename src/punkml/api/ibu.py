@@ -52,6 +52,8 @@ class ModelCache:
 
     def get(self) -> LoadedModel | None:
         """The promoted model, or None when nothing is promoted."""
+        # The model's libraries (scikit-learn, XGBoost) load with the first prediction, not at
+        # the server's start.
         from punkml.ml.models import set_threads
         from punkml.ml.predict import LoadedModel
         from punkml.ml.registry import promoted_version

@@ -14,7 +14,11 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from punkml.aws.kinesis import KinesisStream
+from punkml.config import Settings
 from punkml.errors import ConfigError
+from punkml.pipeline.collector import collect_random
+from punkml.source.client import PunkClient
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +56,6 @@ def describe_event(event: Any) -> str:
 
 def handler(event: Any, context: object = None) -> dict[str, Any]:
     """Lambda entry point: collect ``PUNKML_BEERS_PER_RUN`` random beers onto the stream."""
-    from punkml.aws.kinesis import KinesisStream
-    from punkml.config import Settings
-    from punkml.pipeline.collector import collect_random
-    from punkml.source.client import PunkClient
 
     source, stream_uri, count = collector_config(os.environ)
     log.info("collecting %d beer(s) from %s for %s", count, source, describe_event(event))

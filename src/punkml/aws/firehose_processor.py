@@ -26,7 +26,10 @@ from typing import Any, Literal
 import orjson
 
 from punkml.errors import ConfigError, SchemaError
+from punkml.pipeline.lake_schema import CLEANED_TABLES
+from punkml.pipeline.raw import raw_line
 from punkml.pipeline.stream import Record
+from punkml.pipeline.transform import transform_batch
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +106,7 @@ def transform(record: Record, table: str) -> bytes:
     Raises ``SchemaError`` when the record is not a valid beer (cleaned tables only).
     """
     if table == RAW_TABLE:
-        from punkml.pipeline.raw import raw_line
-
         return raw_line(record)
-    from punkml.pipeline.transform import transform_batch
 
     batch = transform_batch([record])
     if batch.dead_letters.num_rows:
@@ -187,6 +187,5 @@ def _failed(entry: Mapping[str, Any], error: str) -> Outcome:
 
 
 def _cleaned_tables() -> tuple[str, ...]:
-    from punkml.pipeline.lake_schema import CLEANED_TABLES
 
     return tuple(table.name for table in CLEANED_TABLES)

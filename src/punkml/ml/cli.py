@@ -11,6 +11,11 @@ from typing import Annotated, Any
 import typer
 
 from punkml.cli_options import HomeOption, JsonOrCsv, TextOrJson, echo_json_lines
+from punkml.config import Settings
+from punkml.errors import RecipeError
+
+# The stage's modules are imported inside each command, not here: `punkml --help` must load
+# only the command definitions (no pyarrow, DuckDB, scikit-learn…).
 
 # ``evaluate --protocol splits``: how many random seed-like splits by default, and at most.
 DEFAULT_RANDOM_SPLITS = 50
@@ -83,7 +88,6 @@ def train(
     home: HomeOption = None,
 ) -> None:
     """Train an IBU model from the catalog's beers_latest (or --beers FILE) and register it."""
-    from punkml.config import Settings
     from punkml.ml.train import train_model
 
     settings = Settings.for_command(home, writes=True)
@@ -140,7 +144,6 @@ def evaluate(
     home: HomeOption = None,
 ) -> None:
     """Evaluate the baseline and the recipe model side by side (default data: the pinned dataset)."""
-    from punkml.config import Settings
     from punkml.ml import evaluate as ev
     from punkml.ml.data import tables_from_beers, tables_from_file
     from punkml.source.dataset import load_home_beers
@@ -258,8 +261,6 @@ def predict(
     """Predict IBU with a 90% interval for each recipe of --beers FILE (JSON or BeerXML; the
     defaults a recipe took come back as warnings); without --beers, predict the whole catalog and
     write the lake's predictions table."""
-    from punkml.config import Settings
-    from punkml.errors import RecipeError
     from punkml.ml.predict import LoadedModel, predict_catalog, predict_recipes
     from punkml.ml.recipes import read_recipe_file
 
@@ -310,7 +311,6 @@ def models_list(
     home: HomeOption = None,
 ) -> None:
     """List the registered model versions (the promoted one is marked with *)."""
-    from punkml.config import Settings
     from punkml.ml.registry import list_models
 
     infos = list_models(Settings.for_command(home, writes=False).models_dir)
@@ -343,7 +343,6 @@ def models_promote(
     home: HomeOption = None,
 ) -> None:
     """Make VERSION the served model (checked: its file must verify against its SHA-256)."""
-    from punkml.config import Settings
     from punkml.ml.registry import check_version, load_model, promote
 
     models_dir = Settings.for_command(home, writes=False).models_dir

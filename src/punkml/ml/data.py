@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from punkml.errors import ModelError
 from punkml.ml.recipes import read_recipe_file
+from punkml.pipeline.catalog import Catalog
+from punkml.pipeline.cleaned import tables_from_beers as clean
 from punkml.pipeline.lake_schema import BEERS, HOP_ADDITIONS, MALTS
 
 if TYPE_CHECKING:
@@ -107,7 +109,6 @@ def _to_pandas(table: pa.Table, columns: tuple[str, ...]) -> pd.DataFrame:
 
 def tables_from_beers(beers: Iterable[dict[str, Any]]) -> RecipeTables:
     """Validate and clean Punk API beer dicts (``SchemaError`` names the failing field path)."""
-    from punkml.pipeline.cleaned import tables_from_beers as clean
 
     return RecipeTables.from_arrow(clean(beers, ingested_at=_EPOCH))
 
@@ -132,7 +133,6 @@ def tables_from_file(path: Path) -> RecipeTables:
 
 def tables_from_catalog(settings: Settings) -> RecipeTables:
     """Cleaned tables of ``beers_latest`` and the child rows of those events, from the catalog."""
-    from punkml.pipeline.catalog import Catalog
 
     beer_sql = f"SELECT {', '.join(BEER_COLUMNS)} FROM beers_latest ORDER BY id"
     child_sql = (

@@ -40,7 +40,8 @@ from punkml.ml.folds import (
     recipe_groups,
     seed_split,
 )
-from punkml.ml.models import MODEL_TYPES, make_model, training_mask
+from punkml.ml.learners import recipe_regressor
+from punkml.ml.models import MODEL_TYPES, make_model, monotone_recipe_regressor, training_mask
 
 if TYPE_CHECKING:
     import numpy as np
@@ -336,9 +337,6 @@ def compare_learners(
     how physical the learner is once fitted on all of them (``monotonicity_report``)."""
     import numpy as np
     from sklearn.base import clone
-
-    from punkml.ml.learners import recipe_regressor
-    from punkml.ml.models import monotone_recipe_regressor
 
     data = labelled(tables)
     pool = data.take(np.flatnonzero(training_mask(data, "recipe")))

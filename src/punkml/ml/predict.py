@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from punkml.errors import ModelError
-from punkml.ml.data import RecipeTables, tables_from_beers
+from punkml.ml.data import RecipeTables, tables_from_beers, tables_from_catalog
 from punkml.ml.registry import OUT_OF_FOLD_FILE, load_model, read_verified_json, resolve_model_dir
+from punkml.pipeline.lake import Lake
 from punkml.pipeline.lake_schema import PREDICTIONS
+from punkml.pipeline.runner import persist_catalog
 
 if TYPE_CHECKING:
     import numpy as np
@@ -124,6 +126,7 @@ def predictions_table(model: LoadedModel, tables: RecipeTables) -> pa.Table:
     import numpy as np
     import pyarrow as pa
 
+    # Kept here: the API imports this module at start-up, before any model (XGBoost) is needed.
     from punkml.ml.models import PREDICT_THREADS, set_threads
 
     set_threads(model.model, PREDICT_THREADS)
@@ -144,9 +147,6 @@ def predictions_table(model: LoadedModel, tables: RecipeTables) -> pa.Table:
 def predict_catalog(settings: Settings, model: LoadedModel) -> tuple[int, str]:
     """Predict every beer of ``beers_latest`` and write the lake's ``predictions`` table (one file,
     replaced atomically); the row count and the file's lake path."""
-    from punkml.ml.data import tables_from_catalog
-    from punkml.pipeline.lake import Lake
-    from punkml.pipeline.runner import persist_catalog
 
     tables = tables_from_catalog(settings)
     if len(tables) == 0:

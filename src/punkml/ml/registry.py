@@ -169,7 +169,7 @@ def load_model(version_dir: Path) -> tuple[IbuModel, dict[str, Any]]:
     if untrusted:
         raise ModelError(f"refusing to load {model_path}: it needs untrusted types {untrusted}")
     model = sio.load(model_path, trusted=list(TRUSTED_TYPES))
-    from punkml.ml.models import IbuModel
+    from punkml.ml.models import IbuModel  # XGBoost, scikit-learn: only once a model is loaded
 
     if not isinstance(model, IbuModel):
         raise ModelError(f"{model_path} does not hold an IBU model")

@@ -13,11 +13,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from punkml.cli_options import HomeOption, TextOrJson, echo_json_lines
+from punkml.config import Settings
+from punkml.pipeline.external_catalog import open_external_catalog
+from punkml.pipeline.schedule import Schedule, parse_duration
+from punkml.source.client import PunkClient
+
+# The stage's modules are imported inside each command, not here: `punkml --help` must load
+# only the command definitions (no pyarrow, DuckDB, scikit-learn…).
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from punkml.config import Settings
     from punkml.pipeline.delivery import DeliveryConfig, DeliveryStats
 
 ingest_app = typer.Typer(
@@ -205,8 +211,6 @@ def ingest_run(
     from dataclasses import replace
 
     from punkml.pipeline.runner import run_ingestion
-    from punkml.pipeline.schedule import Schedule, parse_duration
-    from punkml.source.client import PunkClient
 
     settings = _settings(home, writes=True, stream=stream, lake=lake)
     schedule = Schedule.from_options(every, cron)
@@ -269,8 +273,6 @@ def deliver(
     config = _delivery_config(buffer_bytes, buffer_seconds, workers)
     stop = _stop_on_signals()
     if settings.catalog_uri:
-        from punkml.pipeline.external_catalog import open_external_catalog
-
         open_external_catalog(settings.catalog_uri).register_lake(settings.lake_uri)
     consumers = consumer_names(consumer.value)
     with contextlib.ExitStack() as stack:
@@ -389,7 +391,6 @@ def sql(
     --format json prints JSON lines (one object per row), as every command's json format does.
     """
     from punkml.pipeline.catalog import Catalog
-    from punkml.pipeline.external_catalog import open_external_catalog
 
     if catalog_uri and lake is None:
         lake = open_external_catalog(catalog_uri).lake_uri()
@@ -410,7 +411,6 @@ def _settings(
     lake: str | None = None,
     catalog: str | None = None,
 ) -> Settings:
-    from punkml.config import Settings
 
     return Settings.for_command(home, writes=writes, stream=stream, lake=lake, catalog=catalog)
 

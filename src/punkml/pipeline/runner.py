@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 
 from punkml.config import Settings
 from punkml.errors import ConfigError, DeliveryError, PunkmlError, SourceError
+from punkml.pipeline.catalog import Catalog
 from punkml.pipeline.collector import (
     BeerSource,
     InvalidBeerHandler,
+    collect_all,
     collect_random,
     log_invalid,
     record_outcome,
@@ -29,6 +31,7 @@ from punkml.pipeline.raw import RawSink
 from punkml.pipeline.schedule import Schedule
 from punkml.pipeline.stream import Stream, open_stream
 from punkml.pipeline.transform import CleanedSink
+from punkml.source.client import PunkClient
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +229,7 @@ def deliver_until_idle(
 
 def persist_catalog(settings: Settings) -> None:
     """Refresh ``<home>/catalog.duckdb`` (local lakes); a failure is logged, not raised."""
+
     try:
         refresh_catalog(settings)
     except PunkmlError as exc:
@@ -234,7 +238,6 @@ def persist_catalog(settings: Settings) -> None:
 
 def refresh_catalog(settings: Settings) -> None:
     """Refresh ``<home>/catalog.duckdb`` (local lakes); ``LakeError`` if it cannot be written."""
-    from punkml.pipeline.catalog import Catalog
 
     with Catalog(settings) as catalog:
         catalog.persist()
@@ -252,7 +255,6 @@ def backfill(
     The outcome is recorded for ``punkml status``; ``on_put(count)`` follows the progress;
     ``on_invalid(message)`` hears of each beer put although it failed the schema.
     """
-    from punkml.pipeline.collector import collect_all
 
     with _recorded_collection(settings, on_invalid) as tally:
 
@@ -319,7 +321,6 @@ def _with_source(
     source_url: str,
     collect: Callable[[BeerSource, Stream], int],
 ) -> int:
-    from punkml.source.client import PunkClient
 
     stream = open_stream(settings)
     try:

@@ -15,6 +15,10 @@ from punkml.atomic import atomic_write
 from punkml.config import Settings
 from punkml.errors import PunkmlError
 from punkml.report import html as h
+from punkml.report import plots
+from punkml.report.data import hop_usage, load_report_data, tinseth_hop_load, trusted_ibu
+from punkml.report.model import load_model_report
+from punkml.report.model import model_sections as sections
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,8 +47,6 @@ def write_report(settings: Settings, out: Path | None = None) -> Path:
 
 def build_report(settings: Settings) -> str:
     """The report as an HTML string (figures use matplotlib's Figure API: no GUI backend)."""
-    from punkml.report.data import load_report_data
-    from punkml.report.model import load_model_report
 
     data = load_report_data(settings)
     model = load_model_report(settings, data)
@@ -61,7 +63,6 @@ def build_report(settings: Settings) -> str:
 
 
 def _hop_load(data: ReportData) -> pd.Series | None:
-    from punkml.report.data import tinseth_hop_load
 
     if not data.has_beers:
         return None
@@ -77,7 +78,6 @@ def _hop_load(data: ReportData) -> pd.Series | None:
 
 def overview_section(data: ReportData, model: ModelReport) -> h.Section:
     """Where the data comes from, its size, and everything that is missing."""
-    from punkml.report.data import trusted_ibu
 
     missing = [*data.missing, *model.missing]
     notices = "".join(h.notice(f"Missing: {item}.") for item in missing)
@@ -127,8 +127,6 @@ def _or_na(value: int | None) -> object:
 
 def distributions_section(data: ReportData, hop_load: pd.Series | None) -> h.Section:
     """Histograms of ABV/IBU/EBC/OG and the correlation heat map."""
-    from punkml.report import plots
-    from punkml.report.data import trusted_ibu
 
     if not data.has_beers:
         return h.Section("distributions", "Distributions", h.notice("No beers to plot."))
@@ -150,8 +148,6 @@ def distributions_section(data: ReportData, hop_load: pd.Series | None) -> h.Sec
 
 def hops_section(data: ReportData, hop_load: pd.Series | None) -> h.Section:
     """IBU against the hop load, and the most used hop varieties."""
-    from punkml.report import plots
-    from punkml.report.data import hop_usage, trusted_ibu
 
     if not data.has_beers:
         return h.Section("hops", "Hops and bitterness", h.notice("No beers to plot."))
@@ -179,6 +175,5 @@ def hops_section(data: ReportData, hop_load: pd.Series | None) -> h.Section:
 
 def model_sections(model: ModelReport) -> list[h.Section]:
     """The promoted model's evaluation, or a notice saying how to get one."""
-    from punkml.report.model import model_sections as sections
 
     return sections(model)

@@ -8,6 +8,10 @@ from typing import Annotated
 import typer
 
 from punkml.cli_options import HomeOption
+from punkml.config import Settings
+
+# The stage's modules are imported inside each command, not here: `punkml --help` must load
+# only the command definitions (no pyarrow, DuckDB, scikit-learn…).
 
 OutOption = Annotated[
     Path | None,
@@ -37,7 +41,6 @@ def report(out: OutOption = None, lake: LakeOption = None, home: HomeOption = No
 
     The file opens offline: inline styles and SVG figures, no script.
     """
-    from punkml.config import Settings
     from punkml.progress import progress
     from punkml.report.build import write_report
 

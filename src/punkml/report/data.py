@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from punkml.config import Settings
-from punkml.errors import PunkmlError
+from punkml.errors import DatasetError, PunkmlError
+from punkml.ml.data import RecipeTables
+from punkml.ml.features import RecipeFeatures, feature_names
+from punkml.pipeline.catalog import VIEWS, Catalog
+from punkml.pipeline.cleaned import empty_tables, tables_from_beers
+from punkml.pipeline.lake_schema import BEERS
+from punkml.source.dataset import load_home_beers
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -99,7 +105,6 @@ def load_report_data(settings: Settings) -> ReportData:
 
 
 def _from_catalog(settings: Settings) -> ReportData | None:
-    from punkml.pipeline.catalog import Catalog
 
     if "://" not in settings.lake_uri and not Path(settings.lake_uri).exists():
         return None  # nothing delivered yet; do not create an empty lake just to read it
@@ -120,9 +125,6 @@ def _from_catalog(settings: Settings) -> ReportData | None:
 
 
 def _from_dataset(settings: Settings) -> ReportData | None:
-    from punkml.errors import DatasetError
-    from punkml.pipeline.cleaned import tables_from_beers
-    from punkml.source.dataset import load_home_beers
 
     try:
         beers = load_home_beers(settings)
@@ -145,7 +147,6 @@ def _from_dataset(settings: Settings) -> ReportData | None:
 
 
 def _empty() -> ReportData:
-    from punkml.pipeline.cleaned import empty_tables
 
     frames = {name: table.to_pandas() for name, table in empty_tables().items()}
     return ReportData(
@@ -159,7 +160,6 @@ def _empty() -> ReportData:
 
 def catalog_quality(catalog: Catalog, beers: pd.DataFrame) -> DataQuality:
     """Rows per view, nulls per column, dead letters and duplicate events, from the catalog."""
-    from punkml.pipeline.catalog import VIEWS
 
     view_rows = {name: _count(catalog, f"SELECT count(*) FROM {name}") for name in VIEWS}
     errors = catalog.query(
@@ -186,8 +186,6 @@ def column_nulls(beers: pd.DataFrame) -> list[ColumnNulls]:
     """Missing values per column of a cleaned ``beers`` table, in schema order (blank text counts
     as missing)."""
     import pandas as pd
-
-    from punkml.pipeline.lake_schema import BEERS
 
     rows = len(beers)
     out = []
@@ -245,9 +243,6 @@ def tinseth_hop_load(data: ReportData) -> pd.Series:
     It is the recipe model's ``tinseth_ibu`` feature, computed by the model's own feature step.
     """
     import pandas as pd
-
-    from punkml.ml.data import RecipeTables
-    from punkml.ml.features import RecipeFeatures, feature_names
 
     tables = RecipeTables(beers=data.beers, hop_additions=data.hop_additions, malts=data.malts)
     matrix = RecipeFeatures().fit(tables).transform(tables)

@@ -16,7 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 from punkml.config import Settings
 from punkml.errors import PunkmlError
+from punkml.ml.registry import (
+    IMPORTANCES_FILE,
+    OUT_OF_FOLD_FILE,
+    list_models,
+    load_model,
+    promoted_version,
+    read_manifest,
+    read_verified_json,
+    resolve_model_dir,
+)
 from punkml.report import html as h
+from punkml.report import plots
 
 if TYPE_CHECKING:
     from punkml.report.data import ReportData
@@ -84,7 +95,6 @@ class ModelReport:
 
 def load_model_report(settings: Settings, data: ReportData) -> ModelReport:
     """The promoted model's report, or one whose ``missing`` says why there is none."""
-    from punkml.ml.registry import load_model, promoted_version, resolve_model_dir
 
     report = ModelReport(scores=registry_scores(settings.models_dir))
     version = promoted_version(settings.models_dir)
@@ -116,14 +126,11 @@ def held_out_of(
 ) -> HeldOut | None:
     """A version's stored out-of-fold predictions and importances, or None (older version, or a
     file that fails its check: then ``report.missing`` says so)."""
-    from punkml.ml.registry import IMPORTANCES_FILE, OUT_OF_FOLD_FILE, read_manifest
-    from punkml.ml.registry import read_verified_json as read
-
     folder = models_dir / version
     try:
         manifest = read_manifest(folder)
-        rows = read(folder, OUT_OF_FOLD_FILE, manifest)
-        importances = read(folder, IMPORTANCES_FILE, manifest) or []
+        rows = read_verified_json(folder, OUT_OF_FOLD_FILE, manifest)
+        importances = read_verified_json(folder, IMPORTANCES_FILE, manifest) or []
     except PunkmlError as exc:
         if report is not None:
             report.missing.append(f"the held-out predictions of {version} cannot be read ({exc})")
@@ -150,7 +157,6 @@ def held_out_of(
 
 def newest_baseline(models_dir: Path) -> HeldOut | None:
     """The newest baseline version's out-of-fold predictions, if the registry has one."""
-    from punkml.ml.registry import list_models
 
     try:
         versions = [i.version for i in list_models(models_dir) if i.model_type == "baseline"]
@@ -193,7 +199,6 @@ def error_reason(held: HeldOut, index: int) -> str:
 
 def registry_scores(models_dir: Path) -> list[ScoreRow]:
     """Seed and CV scores of the newest version of each model type that has them."""
-    from punkml.ml.registry import list_models
 
     try:
         infos = list_models(models_dir)
@@ -317,7 +322,6 @@ def _fmt(value: float | None, digits: int, unit: str = "") -> str:
 
 
 def _predictions_section(model: ModelReport) -> h.Section:
-    from punkml.report import plots
 
     held = model.held_out
     if held is None:
@@ -367,7 +371,6 @@ def worst_rows(held: HeldOut, count: int = WORST_BEERS) -> list[tuple[object, ..
 
 
 def _held_out_figure(held: HeldOut, *, labelled: bool) -> str:
-    from punkml.report import plots
 
     keep = held.unflagged
     pick = lambda values: [values[i] for i in keep]  # noqa: E731
@@ -394,7 +397,6 @@ def _held_out_figure(held: HeldOut, *, labelled: bool) -> str:
 
 
 def _importances_section(model: ModelReport) -> h.Section:
-    from punkml.report import plots
 
     held = model.held_out
     if held is None or not held.importances:

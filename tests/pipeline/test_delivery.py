@@ -497,3 +497,21 @@ def test_a_long_running_delivery_compacts_at_its_interval(
     thread.join(10)
     assert not thread.is_alive()
     assert calls == [5, 5, 5]  # between batches, with the checkpoint of what was delivered
+
+
+def test_a_batch_planned_but_never_written_is_written_by_the_replay(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    stream.put([("k", b"x" * 100) for _ in range(5)])
+    lease = stream.acquire_lease("raw", "elsewhere:1:a", 0.001)
+    assert lease is not None
+    stream.commit_batch(lease, 1)
+    stream.begin_batch(lease, 2, 3)  # the process died before writing anything
+    time.sleep(0.01)
+    lake = Lake.open(settings.lake_uri)
+    stats = Deliverer(stream, RawSink(lake)).run(until_idle=True)
+    assert (stats.replayed_batches, stats.batches, stats.records, stats.files) == (1, 1, 4, 2)
+    assert _raw_file_names(lake) == [
+        "part-00000000000000000002-00000000000000000003.jsonl.gz",
+        "part-00000000000000000004-00000000000000000005.jsonl.gz",
+    ]

@@ -9,10 +9,17 @@ import pytest
 
 from punkml.config import Settings
 from punkml.errors import ConfigError, SourceConnectionError
+from punkml.pipeline import runner
 from punkml.pipeline.catalog import Catalog
 from punkml.pipeline.collector import CollectorState
 from punkml.pipeline.delivery import DeliveryConfig
-from punkml.pipeline.runner import backfill, consumer_names, deliver_until_idle, run_ingestion
+from punkml.pipeline.runner import (
+    CatalogRefresher,
+    backfill,
+    consumer_names,
+    deliver_until_idle,
+    run_ingestion,
+)
 from punkml.pipeline.schedule import Schedule
 
 
@@ -75,3 +82,30 @@ def test_backfill_and_deliver_until_idle_api(settings: Settings, api_server: str
     assert sorted((s.consumer, s.records) for s in stats) == [("cleaned", 325), ("raw", 325)]
     with Catalog(settings) as catalog:
         assert catalog.query("SELECT count(*) AS n FROM beers_latest").to_pylist() == [{"n": 325}]
+
+
+def test_the_catalog_file_is_refreshed_at_most_once_per_interval_and_never_left_stale(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refreshed = threading.Semaphore(0)
+    calls: list[float] = []
+
+    def persist(settings: Settings) -> None:
+        calls.append(0.0)
+        refreshed.release()
+
+    monkeypatch.setattr(runner, "persist_catalog", persist)
+    refresher = CatalogRefresher(Settings.load(tmp_path), interval_seconds=0.3)
+    refresher.changed()  # the first change refreshes at once
+    assert len(calls) == 1
+    for _ in range(50):  # a burst inside the interval: one refresh at its end covers them all
+        refresher.changed()
+    assert len(calls) == 1
+    assert refreshed.acquire(timeout=5)
+    assert refreshed.acquire(timeout=5)
+    assert len(calls) == 2
+    refresher.changed()  # inside the new interval: waits ...
+    refresher.flush()  # ... unless the delivery stops, which refreshes at once
+    assert len(calls) == 3
+    refresher.flush()  # nothing waiting: nothing to do
+    assert len(calls) == 3

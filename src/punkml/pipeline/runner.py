@@ -36,6 +36,8 @@ from punkml.source.client import PunkClient
 log = logging.getLogger(__name__)
 
 CONSUMERS = ("raw", "cleaned")
+# How stale <home>/catalog.duckdb may get while long-running deliveries change the lake.
+CATALOG_REFRESH_SECONDS = 5.0
 
 
 def consumer_names(choice: str) -> tuple[str, ...]:
@@ -94,6 +96,8 @@ def start_deliveries(
     """
     lake = Lake.open(settings.lake_uri)
     running = DeliveryThreads()
+    # Until-idle runs refresh the catalog file once, when they end (deliver_until_idle).
+    refresher = None if until_idle else CatalogRefresher(settings)
 
     def deliver(consumer: str) -> None:
         stream: Stream | None = None
@@ -107,7 +111,7 @@ def start_deliveries(
                 config,
                 stop=stop,
                 drain=drain,
-                on_batch=_after_batch(settings, refresh=not until_idle, then=on_batch),
+                on_batch=_after_batch(refresher, then=on_batch),
                 compactor=_compactor(settings, lake, consumer),
             )
             running.stats.append(deliverer.run(until_idle=until_idle))
@@ -122,6 +126,8 @@ def start_deliveries(
                 close()
             if stream is not None:
                 stream.close()
+            if refresher is not None:
+                refresher.flush()
 
     for consumer in consumers:
         thread = threading.Thread(target=deliver, args=(consumer,), name=f"deliver-{consumer}")
@@ -131,20 +137,74 @@ def start_deliveries(
 
 
 def _after_batch(
-    settings: Settings,
+    refresher: CatalogRefresher | None,
     *,
-    refresh: bool,
     then: Callable[[DeliveryStats], None] | None,
 ) -> Callable[[DeliveryStats], None]:
     """After each batch: refresh the catalog file (long-running deliveries), then ``then``."""
 
     def after(stats: DeliveryStats) -> None:
-        if refresh:
-            persist_catalog(settings)
+        if refresher is not None:
+            refresher.changed()
         if then is not None:
             then(stats)
 
     return after
+
+
+class CatalogRefresher:
+    """Keeps ``<home>/catalog.duckdb`` in step with a lake that long-running deliveries change.
+
+    Rewriting the file lists every lake file, so doing it after each batch made a delivery's cost
+    grow with the lake (it took most of the raw delivery's CPU in the pipeline benchmark). It is
+    rewritten at most once per ``interval_seconds``: a change inside the interval is covered by a
+    refresh at its end, so the file is never staler than the interval, and ``flush`` brings it up
+    to date at once (when a delivery stops).
+    """
+
+    def __init__(self, settings: Settings, interval_seconds: float = CATALOG_REFRESH_SECONDS):
+        self.settings = settings
+        self.interval_seconds = interval_seconds
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._refreshed_at: float | None = None
+
+    def changed(self) -> None:
+        """The lake changed: refresh now, or at the end of the interval if one ran recently."""
+        with self._lock:
+            if self._timer is not None:
+                return  # a refresh is already due; it will see this change too
+            now = time.monotonic()
+            wait = (
+                0.0
+                if self._refreshed_at is None
+                else self._refreshed_at + self.interval_seconds - now
+            )
+            if wait <= 0:
+                self._refresh_locked()
+                return
+            self._timer = threading.Timer(wait, self._due)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Refresh now if a change is still waiting for its refresh."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+                self._refresh_locked()
+
+    def _due(self) -> None:
+        with self._lock:
+            if self._timer is None:
+                return  # flushed meanwhile
+            self._timer = None
+            self._refresh_locked()
+
+    def _refresh_locked(self) -> None:
+        persist_catalog(self.settings)
+        self._refreshed_at = time.monotonic()
 
 
 @contextlib.contextmanager

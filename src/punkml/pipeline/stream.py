@@ -94,6 +94,13 @@ class StreamInfo:
     """Records deleted by retention so far."""
     consumers: tuple[ConsumerState, ...]
 
+    def lag(self, checkpoint: int) -> int:
+        """Records on the stream a consumer at ``checkpoint`` has not checkpointed (sequence
+        numbers are dense)."""
+        if self.newest_seq is None or self.oldest_seq is None:
+            return 0
+        return max(0, self.newest_seq - max(checkpoint, self.oldest_seq - 1))
+
 
 @runtime_checkable
 class Stream(Protocol):

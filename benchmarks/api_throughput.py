@@ -170,10 +170,14 @@ def miss_cpu_rows(beers: list[dict[str, Any]], count: int = 5000) -> None:
     print("\ncache misses, application CPU per request (in-process, no HTTP):")
     for url in URLS[:2]:
         base = urlsplit(url).query.encode()
+        queries = [base + b"&abv_lt=1000%d" % i for i in range(count)]
+        missed = store.by_query.misses
         started = time.thread_time()
-        for i in range(count):
-            store.beers_answer(base + b"&abv_lt=1000%d" % i)
+        for query in queries:
+            store.beers_answer(query)
         micros = (time.thread_time() - started) / count * 1e6
+        if store.by_query.misses - missed != count:
+            sys.exit(f"{url}: some of the {count} unique queries were answered from the cache")
         print(f"{url:<34} {micros:>8.1f} µs")
 
 

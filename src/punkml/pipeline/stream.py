@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import NamedTuple, Protocol, runtime_checkable
 from urllib.parse import parse_qs, urlparse
 
+from punkml.closing import Closeable
 from punkml.config import Settings
 from punkml.errors import ConfigError, StreamError
 
@@ -237,7 +238,7 @@ CREATE TABLE IF NOT EXISTS consumers (
 """
 
 
-class SqliteStream:
+class SqliteStream(Closeable):
     """The stream in one SQLite file in WAL mode: safe with producers and consumers in any process.
 
     Every write is one ``BEGIN IMMEDIATE`` transaction, so sequence numbers are assigned under the
@@ -490,12 +491,6 @@ class SqliteStream:
 
     def close(self) -> None:
         self._db.close()
-
-    def __enter__(self) -> SqliteStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     @staticmethod
     def _meta(db: sqlite3.Connection, key: str) -> int:

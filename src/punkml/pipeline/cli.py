@@ -189,7 +189,7 @@ def ingest_run(
     from dataclasses import replace
 
     from punkml.pipeline.runner import run_ingestion
-    from punkml.source.client import PunkClient  # httpx: only for the commands that fetch
+    from punkml.source.client import PunkClient
 
     settings = _settings(home, writes=True, stream=stream, lake=lake)
     schedule = Schedule.from_options(every, cron)

@@ -230,6 +230,20 @@ def miss_cpu_rows(beers: list[dict[str, Any]], count: int = 5000) -> None:
         if store.by_query.misses - missed != count:
             sys.exit(f"{url}: some of the {count} unique queries were answered from the cache")
         print(f"{url:<34} {micros:>8.1f} µs")
+    # Both caches defeated: 80 random ids select a new set of beers, so a new page, every time.
+    rng = random.Random(80)
+    queries = [
+        b"per_page=80&ids=" + b"|".join(b"%d" % i for i in rng.sample(range(1, 326), 80))
+        for _ in range(count)
+    ]
+    missed = store.by_selection.misses
+    started = time.thread_time()
+    for query in queries:
+        store.beers_answer(query)
+    micros = (time.thread_time() - started) / count * 1e6
+    if store.by_selection.misses - missed != count:
+        sys.exit("some of the random id sets were answered from the cache")
+    print(f"{'/v2/beers?per_page=80&ids=<80 random>':<34} {micros:>8.1f} µs (both caches missed)")
 
 
 class CountingTransport(asyncio.Transport):

@@ -136,15 +136,34 @@ def test_out_of_fold_files_are_verified(tmp_path: Path, small_model: IbuModel) -
         read_verified_json(path, IMPORTANCES_FILE, manifest)
 
 
-@pytest.mark.parametrize("named", ["../elsewhere", "/tmp/elsewhere", "..", "a/../../b", "x\x00y"])
+@pytest.mark.parametrize(
+    "named", ["../elsewhere", "/tmp/elsewhere", "..", "a/../../b", "x\x00y", "v1..2", "v" * 300]
+)
 def test_a_promoted_path_outside_the_registry_is_refused(tmp_path: Path, named: str) -> None:
     models_dir = tmp_path / "models"
     models_dir.mkdir()
     (models_dir / PROMOTED_FILE).write_text(named + "\n")
-    with pytest.raises(ModelError, match="not a version of this registry"):
+    with pytest.raises(ModelError) as refused:
         promoted_version(models_dir)
+    assert str(refused.value) == (
+        f"refusing {models_dir / PROMOTED_FILE}: it names {named[:120]!r}, which is not a version "
+        "of this registry; run `punkml models promote VERSION`"
+    )
     with pytest.raises(ModelError, match="PROMOTED"):
         resolve_model_dir(models_dir)
+
+
+def test_model_names_a_version_or_a_registry(tmp_path: Path, small_model: IbuModel) -> None:
+    version = save(tmp_path, small_model, "v1")
+    promote(tmp_path, "v1")
+    elsewhere = tmp_path / "elsewhere"
+    assert resolve_model_dir(elsewhere, version) == version
+    assert resolve_model_dir(elsewhere, tmp_path) == version
+    with pytest.raises(ModelError) as refused:
+        resolve_model_dir(tmp_path, elsewhere)
+    assert str(refused.value) == (
+        f"no promoted model in {elsewhere}: run `punkml train` then `punkml models promote VERSION`"
+    )
 
 
 def test_a_promoted_link_leading_out_is_refused(tmp_path: Path, small_model: IbuModel) -> None:
@@ -154,8 +173,12 @@ def test_a_promoted_link_leading_out_is_refused(tmp_path: Path, small_model: Ibu
     models_dir.mkdir()
     (models_dir / "v1").symlink_to(outside / "v1")
     (models_dir / PROMOTED_FILE).write_text("v1\n")
-    with pytest.raises(ModelError, match="outside the registry"):
+    with pytest.raises(ModelError) as refused:
         promoted_version(models_dir)
+    assert str(refused.value) == (
+        f"refusing {models_dir / PROMOTED_FILE}: version v1 leads outside the registry "
+        f"({(outside / 'v1').resolve()}); run `punkml models promote VERSION`"
+    )
 
 
 def test_a_version_is_named_by_its_utc_time_type_and_data_fingerprint(

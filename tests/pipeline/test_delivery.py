@@ -648,19 +648,34 @@ def test_a_waiting_deliverer_delivers_once_the_holder_lets_go(
     stream.put([("k", b"{}")] * 5)
     held = stream.acquire_lease("raw", "elsewhere:1:a", 60)
     assert held is not None
-    config = DeliveryConfig(poll_seconds=0.02, lease_seconds=30)
-    deliverer = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config)
+    config = DeliveryConfig(poll_seconds=5, lease_seconds=0.3)
+    stop = _RecordedWaits()
+    deliverer = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config, stop=stop)
     thread = threading.Thread(target=deliverer.run, kwargs={"until_idle": True})
     thread.start()
     time.sleep(0.3)
     assert stream.consumer("raw").checkpoint == 0  # still waiting
     stream.release_lease(held)
-    thread.join(5)  # it asks again every poll interval (0.02 s), not every third of 30 s
+    thread.join(5)
     assert not thread.is_alive()
     stats = deliverer.stats
     assert (stats.records, stats.checkpoint) == (5, 5)
     assert 0.3 <= stats.waited_for_lease_seconds < 5
     assert stream.consumer("raw").lease_holder is None
+    # It asked again every third of its own lease time (shorter than the poll interval here).
+    assert stop.waits and stop.waits == [pytest.approx(0.1)] * len(stop.waits)
+
+
+class _RecordedWaits(threading.Event):
+    """A stop event that records how long each wait on it was meant to last."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        return super().wait(timeout)
 
 
 def test_pages_are_buffered_until_the_batch_is_full_or_the_stream_idle(

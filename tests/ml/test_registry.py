@@ -183,3 +183,38 @@ def test_a_manifest_without_a_table_of_files_verifies_none(tmp_path: Path, files
     manifest = {} if files is None else {"files": files}
     (tmp_path / OUT_OF_FOLD_FILE).write_text("[]")
     assert read_verified_json(tmp_path, OUT_OF_FOLD_FILE, manifest) is None
+
+
+def test_a_file_that_matches_its_digest_but_is_not_json_is_refused_by_name(tmp_path: Path) -> None:
+    from punkml.ml.registry import sha256_file
+
+    path = tmp_path / OUT_OF_FOLD_FILE
+    path.write_text("[{not json")
+    manifest = {"files": {OUT_OF_FOLD_FILE: sha256_file(path)}}
+    with pytest.raises(ModelError, match=f"^{path} is not valid JSON: "):
+        read_verified_json(tmp_path, OUT_OF_FOLD_FILE, manifest)
+
+
+def test_a_save_killed_before_its_rename_is_not_listed(
+    tmp_path: Path, small_model: IbuModel
+) -> None:
+    version = save(tmp_path, small_model, "v1")
+    staging = tmp_path / ".v2.k1ll3d"  # a save's staging folder, manifest written, never renamed
+    staging.mkdir()
+    (staging / MANIFEST_FILE).write_bytes((version / MANIFEST_FILE).read_bytes())
+    assert [info.version for info in list_models(tmp_path)] == ["v1"]
+
+
+def test_the_list_shows_what_each_version_recorded(tmp_path: Path, small_model: IbuModel) -> None:
+    first = save(tmp_path, small_model, "v1")
+    second = save(tmp_path, small_model, "v2")
+    (second / "metrics.json").unlink()  # older versions may lack a file: shown with what is known
+    manifest = json.loads((second / MANIFEST_FILE).read_text())
+    del manifest["model_type"], manifest["created_at"]
+    (second / MANIFEST_FILE).write_text(json.dumps(manifest))
+    created = json.loads((first / MANIFEST_FILE).read_text())["created_at"]
+    infos = list_models(tmp_path)
+    assert [(i.path, i.model_type, i.created_at, i.metrics) for i in infos] == [
+        (first, "baseline", created, {"seed": {"mae": 1.0}}),
+        (second, "?", "?", {}),
+    ]

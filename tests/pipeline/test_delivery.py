@@ -27,12 +27,13 @@ from punkml.pipeline.delivery import (
     FAULT_ENV,
     Deliverer,
     DeliveryConfig,
+    DeliveryStats,
     _fault_batches,
 )
 from punkml.pipeline.lake import Lake
 from punkml.pipeline.lake_schema import cleaned_schemas
 from punkml.pipeline.raw import RawSink
-from punkml.pipeline.stream import Record, SqliteStream, now_ms
+from punkml.pipeline.stream import Lease, LeaseLostError, Record, SqliteStream, now_ms
 from punkml.pipeline.transform import CleanedSink, transform_batch
 
 Records = list[tuple[str, bytes]]
@@ -550,13 +551,78 @@ def test_the_fault_hook_kills_the_process_after_its_nth_write_before_the_checkpo
     assert len(_raw_file_names(lake)) == 3
 
 
+def _spy_on_page_limits(stream: SqliteStream, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    limits: list[int] = []
+    read = stream.read
+
+    def spy(after: int, limit: int, **kwargs: Any) -> list[Record]:
+        limits.append(limit)
+        return read(after, limit, **kwargs)
+
+    monkeypatch.setattr(stream, "read", spy)
+    return limits
+
+
 def test_a_one_byte_buffer_delivers_one_record_per_batch(
-    settings: Settings, stream: SqliteStream
+    settings: Settings, stream: SqliteStream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stream.put([("k", b"1")] * 3)
+    limits = _spy_on_page_limits(stream, monkeypatch)
     config = DeliveryConfig(buffer_bytes=1)
     stats = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config).run(until_idle=True)
     assert (stats.records, stats.batches) == (3, 3)
+    # The first page asks for 100 records; then room (1 byte) // mean size (1 byte) + 1.
+    assert limits == [100, 2, 2, 2]
+
+
+def test_one_record_pages_ask_for_one_record(
+    settings: Settings, stream: SqliteStream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream.put([("k", b"1")] * 3)
+    limits = _spy_on_page_limits(stream, monkeypatch)
+    config = DeliveryConfig(page_records=1)
+    stats = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config).run(until_idle=True)
+    assert (stats.records, stats.batches, set(limits)) == (3, 1, {1})
+
+
+def test_a_delivery_shorter_than_a_third_of_its_lease_never_renews_it(
+    settings: Settings, stream: SqliteStream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream.put([("k", b"x" * 100)] * 50)
+    renewals: list[float] = []
+    renew = stream.renew_lease
+
+    def spy(lease: Lease, ttl_seconds: float) -> Lease:
+        renewals.append(ttl_seconds)
+        return renew(lease, ttl_seconds)
+
+    monkeypatch.setattr(stream, "renew_lease", spy)
+    config = DeliveryConfig(buffer_bytes=1000, lease_seconds=3600)
+    stats = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config).run(until_idle=True)
+    assert (stats.batches, renewals) == (5, [])
+
+
+def test_a_lease_lost_between_batches_stops_the_delivery(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    stream.put([("k", b"x" * 100)] * 30)
+
+    def stall_until_a_rival_takes_over(stats: DeliveryStats) -> None:
+        time.sleep(0.3)  # past the lease's 0.2 s: it expires, and another process takes it
+        with SqliteStream(settings.stream_path) as other:
+            assert other.acquire_lease("raw", "rival:1:x", 60) is not None
+
+    config = DeliveryConfig(buffer_bytes=1000, lease_seconds=0.2, poll_seconds=0.01)
+    deliverer = Deliverer(
+        stream,
+        RawSink(Lake.open(settings.lake_uri)),
+        config,
+        on_batch=stall_until_a_rival_takes_over,
+    )
+    with pytest.raises(LeaseLostError):
+        deliverer.run(until_idle=True)
+    state = stream.consumer("raw")
+    assert (deliverer.stats.batches, state.checkpoint, state.lease_holder) == (1, 10, "rival:1:x")
 
 
 def test_compaction_needs_both_an_interval_and_a_compactor(
@@ -582,19 +648,34 @@ def test_a_waiting_deliverer_delivers_once_the_holder_lets_go(
     stream.put([("k", b"{}")] * 5)
     held = stream.acquire_lease("raw", "elsewhere:1:a", 60)
     assert held is not None
-    config = DeliveryConfig(poll_seconds=0.02, lease_seconds=30)
-    deliverer = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config)
+    config = DeliveryConfig(poll_seconds=5, lease_seconds=0.3)
+    stop = _RecordedWaits()
+    deliverer = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config, stop=stop)
     thread = threading.Thread(target=deliverer.run, kwargs={"until_idle": True})
     thread.start()
     time.sleep(0.3)
     assert stream.consumer("raw").checkpoint == 0  # still waiting
     stream.release_lease(held)
-    thread.join(5)  # it asks again every poll interval (0.02 s), not every third of 30 s
+    thread.join(5)
     assert not thread.is_alive()
     stats = deliverer.stats
     assert (stats.records, stats.checkpoint) == (5, 5)
     assert 0.3 <= stats.waited_for_lease_seconds < 5
     assert stream.consumer("raw").lease_holder is None
+    # It asked again every third of its own lease time (shorter than the poll interval here).
+    assert stop.waits and stop.waits == [pytest.approx(0.1)] * len(stop.waits)
+
+
+class _RecordedWaits(threading.Event):
+    """A stop event that records how long each wait on it was meant to last."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        return super().wait(timeout)
 
 
 def test_pages_are_buffered_until_the_batch_is_full_or_the_stream_idle(

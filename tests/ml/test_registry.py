@@ -286,3 +286,25 @@ def test_a_folder_without_a_manifest_or_a_file_without_a_model_is_refused(
     with pytest.raises(ModelError) as not_a_model:
         load_model(path)
     assert str(not_a_model.value) == f"{path / MODEL_FILE} does not hold an IBU model"
+
+
+def test_a_version_records_the_versions_of_the_libraries_it_needs() -> None:
+    from importlib.metadata import version
+
+    from punkml.ml.registry import library_versions
+
+    versions = library_versions()
+    packages = set(versions) - {"python"}
+    assert {"punkml", "scikit-learn", "numpy", "skops"} < packages
+    assert packages & {"xgboost-cpu", "xgboost"}  # whichever XGBoost distribution is installed
+    assert all(versions[package] == version(package) for package in packages)
+
+
+def test_an_unsafe_version_name_is_refused_with_what_is_allowed() -> None:
+    from punkml.ml.registry import check_version
+
+    with pytest.raises(ModelError) as refused:
+        check_version("../etc")
+    assert str(refused.value) == (
+        "invalid model version '../etc': letters, digits, '.', '_', '-' only"
+    )

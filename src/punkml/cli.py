@@ -16,10 +16,11 @@ from punkml.logs import LogFormat, LogLevel, setup_logging
 
 HELP = """Punk ML: serve the Punk API v2, ingest it into a lake, and predict beer bitterness (IBU).
 
-Every command works on one deployment (stream, lake, catalog, models), its home: --home DIR,
-else $PUNKML_HOME, else the nearest .punkml in this folder or its parents (as git finds its
-repository), else ./.punkml. Only commands that write (data fetch, ingest, deliver, train, run)
-create it; the others say where they looked when there is none.
+Every command but `aws` works on one local deployment (stream, lake, catalog, models), its
+home: --home DIR, else $PUNKML_HOME, else the nearest .punkml in this folder or its parents (as
+git finds its repository), else ./.punkml. Only commands that write (data fetch, ingest, deliver,
+train, run) create it; the others say where they looked when there is none. The aws commands
+build and deploy the AWS architecture from the checkout's terraform/ and build/lambda/.
 """
 
 app = typer.Typer(

@@ -22,11 +22,49 @@ HomeOption = Annotated[
 ]
 
 
+# The locations a command may take instead of its home's (``Settings`` resolves them).
+StreamOption = Annotated[
+    str | None,
+    typer.Option(
+        "--stream",
+        envvar="PUNKML_STREAM",
+        help="Stream URI: sqlite:///path/stream.sqlite[?retention_hours=24] or kinesis://NAME. "
+        "Default: <home>/stream.sqlite",
+        show_default=False,
+    ),
+]
+LakeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lake",
+        envvar="PUNKML_LAKE",
+        help="Lake root: a local directory or s3://bucket/prefix. Default: <home>/lake",
+        show_default=False,
+    ),
+]
+CatalogOption = Annotated[
+    str | None,
+    typer.Option(
+        "--catalog",
+        envvar="PUNKML_CATALOG",
+        help="glue://DATABASE: register the lake's tables in AWS Glue (deliver) and find the lake "
+        "there (sql). Default: only the local DuckDB views.",
+        show_default=False,
+    ),
+]
+
+
 class TextOrJson(StrEnum):
     """``--format`` of reports: text for people, JSON for programs."""
 
     text = "text"
     json = "json"
+
+
+TextOrJsonOption = Annotated[
+    TextOrJson,
+    typer.Option("--format", help="text for people (a table), or json: JSON lines for programs."),
+]
 
 
 class JsonOrCsv(StrEnum):

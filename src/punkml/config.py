@@ -5,7 +5,7 @@ The home rule (README, ``punkml --help``): ``--home``, else ``$PUNKML_HOME``, el
 ``./.punkml``. Only commands that write create it (``Settings.for_command(..., writes=True)``); a
 read-only command that finds no deployment stops with one line naming where it looked.
 
-Every path and URI of a deployment is a field or property of ``Settings``; no other module joins a
+Every path and URI of a deployment is an attribute of ``Settings``; no other module joins a
 file name onto the home.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 
 from punkml.errors import ConfigError
 
@@ -82,13 +83,34 @@ def shared_cache_dir() -> Path:
     return Path(xdg).expanduser() / "punkml"
 
 
+class _Below:
+    """A location of the home's layout: the file or folder ``name`` below the settings' location
+    ``parent`` (``home`` or another ``_Below``), as a read-only attribute."""
+
+    def __init__(self, parent: str, name: str) -> None:
+        self.parent = parent
+        self.name = name
+
+    @overload
+    def __get__(self, settings: None, owner: type) -> _Below: ...
+
+    @overload
+    def __get__(self, settings: Settings, owner: type) -> Path: ...
+
+    def __get__(self, settings: Settings | None, owner: type) -> Path | _Below:
+        if settings is None:  # on the class: the declaration itself
+            return self
+        parent: Path = getattr(settings, self.parent)
+        return parent / self.name
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every location of one deployment: its home, the dataset cache and the backends' URIs.
 
     ``stream_uri`` is ``sqlite:///…`` or ``kinesis://NAME``; ``lake_uri`` a local directory or
     ``s3://bucket/prefix``; ``catalog_uri`` ``glue://DATABASE`` or ``None`` for the local DuckDB
-    views only (see ``punkml.backends``). Files of the deployment itself are properties below.
+    views only (see ``punkml.backends``). Files of the deployment itself are the layout below.
     """
 
     home: Path
@@ -117,8 +139,8 @@ class Settings:
         return cls(
             home=root,
             cache_dir=cache_dir(home),
-            stream_uri=stream or f"sqlite://{root / 'stream.sqlite'}",
-            lake_uri=lake or str(root / "lake"),
+            stream_uri=stream or f"sqlite://{root / cls.stream_path.name}",
+            lake_uri=lake or str(root / cls.lake_dir.name),
             catalog_uri=catalog or None,
             found_by=found_by,
         )
@@ -150,45 +172,23 @@ class Settings:
             raise DeploymentNotFoundError(_not_found_message(self))
         return self
 
-    @property
-    def stream_path(self) -> Path:
-        """The local SQLite stream (the default ``stream_uri``)."""
-        return self.home / "stream.sqlite"
-
-    @property
-    def lake_dir(self) -> Path:
-        """The local lake (the default ``lake_uri``)."""
-        return self.home / "lake"
-
-    @property
-    def catalog_path(self) -> Path:
-        """The DuckDB file holding the catalog's views, for any DuckDB client."""
-        return self.home / "catalog.duckdb"
-
-    @property
-    def models_dir(self) -> Path:
-        """The model registry."""
-        return self.home / "models"
-
-    @property
-    def report_path(self) -> Path:
-        """Where ``punkml report`` writes by default."""
-        return self.home / "report.html"
-
-    @property
-    def state_dir(self) -> Path:
-        """Small state files of the stages (below); safe to delete only when nothing runs."""
-        return self.home / "state"
-
-    @property
-    def collector_state_path(self) -> Path:
-        """The collector's last fetch and error counts, for ``punkml status``."""
-        return self.state_dir / "collector.json"
-
-    @property
-    def catalog_stamp_path(self) -> Path:
-        """What ``catalog.duckdb`` was last built from."""
-        return self.state_dir / "catalog.json"
+    # The home's layout, one location a line (read-only; see ``_Below``).
+    stream_path = _Below("home", "stream.sqlite")
+    """The local SQLite stream (the default ``stream_uri``)."""
+    lake_dir = _Below("home", "lake")
+    """The local lake (the default ``lake_uri``)."""
+    catalog_path = _Below("home", "catalog.duckdb")
+    """The DuckDB file holding the catalog's views, for any DuckDB client."""
+    models_dir = _Below("home", "models")
+    """The model registry."""
+    report_path = _Below("home", "report.html")
+    """Where ``punkml report`` writes by default."""
+    state_dir = _Below("home", "state")
+    """Small state files of the stages (below); safe to delete only when nothing runs."""
+    collector_state_path = _Below("state_dir", "collector.json")
+    """The collector's last fetch and error counts, for ``punkml status``."""
+    catalog_stamp_path = _Below("state_dir", "catalog.json")
+    """What ``catalog.duckdb`` was last built from."""
 
     def kinesis_ledger_path(self, stream_name: str) -> Path:
         """The local ledger (checkpoints, leases) of a Kinesis stream's consumers."""

@@ -13,8 +13,13 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import uvicorn
+from uvicorn.server import ServerState
 
-from punkml.api.limits import MAX_URL_BYTES
+from punkml.api.app import create_app
+from punkml.api.limits import MAX_URL_BYTES, ConnectionLimits
+from punkml.api.protocol import guarded_protocol
+from punkml.source.dataset import load_beers
 
 pytestmark = pytest.mark.slow
 ApiServer = Any  # tests/conftest.py's ApiServer
@@ -149,3 +154,99 @@ def test_pipelined_and_kept_alive_requests_are_all_answered(server: ApiServer) -
         while chunk := sock.recv(65536):
             received += chunk
     assert received.count(b"HTTP/1.1 ") == 1 and received.startswith(b"HTTP/1.1 200")
+
+
+class RecordingTransport(asyncio.Transport):
+    """A connection's transport that keeps what the server writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent = bytearray()
+        self.closed = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("10.0.0.9", 40000), "sockname": ("127.0.0.1", 8000)}.get(name, default)
+
+    def write(self, data: Any) -> None:
+        self.sent += data
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def can_write_eof(self) -> bool:
+        return False
+
+
+async def _exchange(rate_limit: int, request: bytes, *, direct: bool) -> tuple[bytes, int]:
+    """What a fresh server (one connection) writes back for ``request``, with or without the
+    direct path, and how many answers took it. No clock runs, so there is no ``date`` header
+    to tell the answers apart."""
+    app = create_app(load_beers(), rate_limit=rate_limit)
+    answered = app.direct_answer
+    taken = []
+
+    def counting(*args: Any) -> Any:
+        found = answered(*args)
+        taken.extend([found] if found is not None else [])
+        return found
+
+    app.direct_answer = counting  # type: ignore[method-assign]
+    config = uvicorn.Config(app, proxy_headers=False, log_config=None, access_log=False)
+    config.load()
+    protocol_class = guarded_protocol(ConnectionLimits(), direct=app if direct else None)
+    protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
+    transport = RecordingTransport()
+    protocol.connection_made(transport)
+    protocol.data_received(request)
+    for _ in range(400):  # every request here ends with `connection: close`
+        if transport.closed:
+            break
+        await asyncio.sleep(0.005)
+    protocol.connection_lost(None)
+    return bytes(transport.sent), len(taken)
+
+
+def _get(target: bytes, *extra: bytes, method: bytes = b"GET", version: bytes = b"1.1") -> bytes:
+    lines = [method + b" " + target + b" HTTP/" + version, b"host: t", *extra]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+CLOSE = b"connection: close"
+# Each request, and how many of its answers the direct path gives.
+DIRECT_AND_ASGI_CASES = [
+    (_get(b"/v2/beers?page=2&per_page=3&abv_gt=6", CLOSE), 1),
+    (_get(b"/v2/Beers/42/", CLOSE), 1),
+    (_get(b"/v2/beers/%34%32", CLOSE), 1),
+    (_get(b"/v2/beers/9999", CLOSE), 1),
+    (_get(b"/v2/beers/abc", CLOSE), 1),
+    (_get(b"/v2/beers?per_page=81&abv_gt=x", CLOSE), 1),
+    (_get(b"/v2/beers?beer_name=" + b"a" * 9000, CLOSE), 1),
+    (_get(b"/v2/beers/1", CLOSE, method=b"HEAD"), 1),
+    (_get(b"/v2/beers/1", version=b"1.0"), 1),
+    (_get(b"http://t/v2/beers?ids=1|2", CLOSE), 1),
+    (_get(b"/v2/beers/1", b"content-length: 2", CLOSE) + b"{}", 0),  # a body: ASGI
+    (_get(b"/v2/beers", CLOSE, method=b"POST"), 0),
+    (_get(b"/v2/beer", CLOSE), 0),
+    (_get(b"/v2/beers/1") * 3 + _get(b"/v2/beers?per_page=1", CLOSE), 4),  # pipelined
+]
+
+
+@pytest.mark.parametrize(("request_bytes", "direct_answers"), DIRECT_AND_ASGI_CASES)
+def test_the_direct_path_answers_byte_for_byte_like_the_asgi_path(
+    request_bytes: bytes, direct_answers: int
+) -> None:
+    for rate_limit in (0, 2):  # with a limit of 2, the pipelined case meets a 429
+        direct, taken = asyncio.run(_exchange(rate_limit, request_bytes, direct=True))
+        through_asgi, none = asyncio.run(_exchange(rate_limit, request_bytes, direct=False))
+        assert direct.startswith(b"HTTP/1.1 ")
+        assert direct == through_asgi
+        assert (taken, none) == (direct_answers, 0)

@@ -6,10 +6,12 @@ from the implementation), then compared id by id.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pytest
 
 from punkml.api import query as q
@@ -599,3 +601,52 @@ def test_the_year_is_read_after_the_separator() -> None:
     beers = [{"id": 1, "first_brewed": "12x34/2010"}]
     assert run(beers, brewed_before="01-2011") == [1]
     assert run(beers, brewed_after="11-2010") == [1]
+
+
+def test_threshold_sets_are_the_direct_comparisons() -> None:
+    values = [5.0, math.nan, 0.0, 5.0, 7.5, math.inf, 2.0, math.nan, 0.0]
+    column = np.array(values)
+    greater = q.ThresholdColumn(column, greater=True)
+    less = q.ThresholdColumn(column, greater=False)
+    thresholds = [-1.0, 0.0, 1e-9, 1.9, 2.0, 4.99, 5.0, 5.01, 7.5, 8.0, 1e308, math.inf]
+    for threshold in thresholds:
+        above = [i for i, value in enumerate(values) if value > threshold]
+        below = [i for i, value in enumerate(values) if value < threshold]
+        assert q.positions_of(greater.beyond(threshold), len(values)).tolist() == above
+        assert q.positions_of(less.beyond(threshold), len(values)).tolist() == below
+    assert greater.beyond(math.nan) == less.beyond(math.nan) == 0  # an invalid date: nothing
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"abv_gt": "5."}, {"abv_gt": 5.0}),
+        ({"abv_gt": ".5"}, {"abv_gt": 0.5}),
+        ({"abv_lt": "0012.50"}, {"abv_lt": 12.5}),
+        ({"page": "007", "per_page": "080"}, {"page": 7, "per_page": 80}),
+        ({"page": "+2", "ibu_gt": "1e1"}, {"page": 2, "ibu_gt": 10.0}),
+    ],
+)
+def test_plain_and_other_number_spellings_read_alike(
+    params: dict[str, str], expected: dict[str, object]
+) -> None:
+    query = q.parse_beer_query(params)
+    assert {name: getattr(query, name) for name in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "refused"),
+    [
+        ("\u0663", ["per_page", "abv_gt"]),  # ARABIC-INDIC DIGIT THREE: not [0-9]
+        ("1.2.3", ["per_page", "abv_gt"]),
+        (".", ["per_page", "abv_gt"]),
+        ("0", ["per_page"]),
+        ("081", ["per_page"]),
+    ],
+)
+def test_digits_outside_ascii_and_other_non_numbers_are_refused(
+    value: str, refused: list[str]
+) -> None:
+    with pytest.raises(q.InvalidParams) as caught:
+        q.parse_beer_query({"per_page": value, "abv_gt": value})
+    assert [error.param for error in caught.value.errors] == refused

@@ -69,3 +69,16 @@ def test_long_keys_count_toward_the_bound() -> None:
     for n in range(10):
         cache.put(b"%d" % n, JsonResponse(400, b"{}"), key_bytes=4000)
     assert len(cache) == 2
+
+
+def test_a_query_string_enters_the_cache_on_its_second_request() -> None:
+    store = BeerStore(small_beers())
+    for n in range(100):  # each one new: answered, never stored
+        assert store.beers_answer(b"abv_lt=%d" % (1000 + n)).status == 200
+    assert (len(store.by_query), store.by_query.hits, store.by_query.misses) == (0, 0, 100)
+    first = store.beers_answer(b"abv_gt=0.6")
+    second = store.beers_answer(b"abv_gt=0.6")  # seen before: computed again, then stored
+    assert (len(store.by_query), store.by_query.hits) == (1, 0)
+    assert store.beers_answer(b"abv_gt=0.6") is second is first
+    assert store.by_query.hits == 1
+    assert json.loads(second.body) == [b for b in small_beers() if b["id"] in (2, 3)][::-1]

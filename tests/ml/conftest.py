@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from punkml.config import Settings
 from punkml.ml.data import RecipeTables, tables_from_beers
+from punkml.ml.features import RecipeFeatures
+from punkml.ml.learners import RecipeRegressor, recipe_regressor
 from punkml.ml.models import IbuModel, make_model, training_mask
+from punkml.ml.predict import LoadedModel
+from punkml.ml.train import train_model
 from punkml.source.dataset import load_beers
 
 
@@ -32,6 +39,33 @@ def fitted_models(dataset_tables: RecipeTables) -> dict[str, IbuModel]:
         train = dataset_tables.take(np.flatnonzero(training_mask(dataset_tables, model_type)))
         models[model_type] = make_model(model_type).fit(train, train.target())
     return models
+
+
+@pytest.fixture(scope="session")
+def small_beers(dataset_beers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [beer for beer in dataset_beers if beer["id"] % 4 == 0]  # 81 beers: a quick train
+
+
+@pytest.fixture(scope="session")
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, small_beers: list[dict[str, Any]]
+) -> tuple[LoadedModel, Path]:
+    """A model trained (with out-of-fold predictions and importances) on ``small_beers``."""
+    home = tmp_path_factory.mktemp("home")
+    beers_file = home / "beers.json"
+    beers_file.write_text(json.dumps(small_beers))
+    result = train_model(Settings.load(home), beers_file=beers_file)
+    return LoadedModel.from_dir(result.path), result.path
+
+
+@pytest.fixture(scope="session")
+def small_forest(dataset_tables: RecipeTables) -> tuple[RecipeRegressor, np.ndarray]:
+    """A 30-tree median recipe regressor fitted on 120 beers, and every beer's features."""
+    X = RecipeFeatures().fit_transform(dataset_tables)
+    y = dataset_tables.target()
+    rows = np.flatnonzero(training_mask(dataset_tables, "recipe"))[:120]
+    regressor = recipe_regressor(forest_trees=30).fit(X[rows], y[rows])
+    return regressor, X
 
 
 def make_beer(beer_id: int = 1, **overrides: Any) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""Candidate learners of ``evaluate --protocol compare``: the median of the trees on every
-prediction path (the fast forest evaluation), the stored-model fallback, no ``forest`` member."""
+"""Candidate learners of ``evaluate --protocol compare``: the stored-model fallback, no ``forest``
+member (the median of the trees on every prediction path: test_fast_forest.py)."""
 
 from __future__ import annotations
 
@@ -8,49 +8,8 @@ import pytest
 
 from punkml.errors import ModelError
 from punkml.ml.data import RecipeTables
-from punkml.ml.fast_forest import FLAT_FOREST_MAX_ROWS
 from punkml.ml.features import RecipeFeatures
 from punkml.ml.learners import RecipeRegressor, recipe_regressor
-from punkml.ml.models import training_mask
-
-
-@pytest.fixture(scope="module")
-def small_forest(dataset_tables: RecipeTables) -> tuple[RecipeRegressor, np.ndarray]:
-    """A 30-tree median recipe regressor fitted on 120 beers, and every beer's features."""
-    X = RecipeFeatures().fit_transform(dataset_tables)
-    y = dataset_tables.target()
-    rows = np.flatnonzero(training_mask(dataset_tables, "recipe"))[:120]
-    regressor = recipe_regressor(forest_trees=30).fit(X[rows], y[rows])
-    return regressor, X
-
-
-def test_the_recipe_forest_answers_with_the_median_of_its_trees(
-    small_forest: tuple[RecipeRegressor, np.ndarray],
-) -> None:
-    regressor, X = small_forest
-    assert regressor.forest_aggregate == "median"
-    pipeline = regressor.members_[0]
-    per_tree = [tree.predict(pipeline[:-1].transform(X)) for tree in pipeline[-1].estimators_]
-    np.testing.assert_allclose(regressor.predict_log(X), np.median(per_tree, axis=0))
-    assert not np.allclose(regressor.predict_log(X), np.mean(per_tree, axis=0))
-
-
-def test_every_prediction_path_gives_the_same_bits(
-    small_forest: tuple[RecipeRegressor, np.ndarray],
-) -> None:
-    regressor, X = small_forest
-    few = X[:FLAT_FOREST_MAX_ROWS]  # the flattened trees (API path)
-    many = np.tile(X, (80, 1))  # scikit-learn's trees, in row chunks on threads when n_jobs > 1
-    flat = regressor.predict(few)
-    regressor.n_jobs = 1
-    one_thread = regressor.predict(many)
-    regressor.n_jobs = 2
-    try:
-        two_threads = regressor.predict(many)
-    finally:
-        regressor.n_jobs = 1
-    np.testing.assert_array_equal(flat, one_thread[: len(few)])
-    np.testing.assert_array_equal(one_thread, two_threads)
 
 
 def test_a_stored_model_without_the_aggregate_averages_its_trees(

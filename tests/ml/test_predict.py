@@ -8,50 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 
-from punkml.config import Settings
 from punkml.ml.data import RecipeTables, tables_from_beers
 from punkml.ml.evaluate import scale_boil_hops
 from punkml.ml.predict import LoadedModel, predict_tables, predictions_table
-from punkml.ml.registry import IMPORTANCES_FILE, OUT_OF_FOLD_FILE
-from punkml.ml.train import train_model
-
-
-@pytest.fixture(scope="module")
-def small_beers(dataset_beers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [beer for beer in dataset_beers if beer["id"] % 4 == 0]  # 81 beers: a quick train
-
-
-@pytest.fixture(scope="module")
-def trained(
-    tmp_path_factory: pytest.TempPathFactory, small_beers: list[dict[str, Any]]
-) -> tuple[LoadedModel, Path]:
-    home = tmp_path_factory.mktemp("home")
-    beers_file = home / "beers.json"
-    beers_file.write_text(json.dumps(small_beers))
-    result = train_model(Settings.load(home), beers_file=beers_file)
-    return LoadedModel.from_dir(result.path), result.path
-
-
-def test_training_stores_out_of_fold_predictions_and_importances(
-    trained: tuple[LoadedModel, Path], small_beers: list[dict[str, Any]]
-) -> None:
-    loaded, path = trained
-    rows = json.loads((path / OUT_OF_FOLD_FILE).read_text())
-    assert sorted(row["id"] for row in rows) == sorted(b["id"] for b in small_beers if b["ibu"])
-    assert {row["fold"] for row in rows} == set(range(5))
-    scored = [row for row in rows if row["ibu_flag"] is None]
-    errors = np.array([abs(row["ibu_pred"] - row["actual"]) for row in scored])
-    assert np.mean(errors == 0) < 0.05 and errors.mean() > 3  # not memorised labels
-    importances = json.loads((path / IMPORTANCES_FILE).read_text())
-    assert len(importances) == len(loaded.model.feature_names_)
-    assert importances[0]["mae_rise"] > 0
-    assert [i["mae_rise"] for i in importances] == sorted(
-        (i["mae_rise"] for i in importances), reverse=True
-    )
-    metrics = json.loads((path / "metrics.json").read_text())
-    assert metrics["out_of_fold"]["beers"] == len(scored)
+from punkml.ml.registry import OUT_OF_FOLD_FILE
 
 
 def test_known_beers_get_their_out_of_fold_prediction(

@@ -444,16 +444,6 @@ def test_reading_does_not_change_the_input() -> None:
     assert raw == before
 
 
-def test_training_files_set_bad_recipes_aside(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    path = tmp_path / "train.json"
-    path.write_text(json.dumps([make_beer(1), {"name": "nothing"}, make_beer(3)]))
-    beers = read_beers_file(path)
-    assert [b["id"] for b in beers] == [1, 3]
-    assert "set aside recipes[1].ingredients.hops: missing" in caplog.text
-
-
 # --- mutated recipes: a clear answer for every one, never a crash -------------------------
 
 ODD_VALUES: list[Any] = [None, "", "x", "60", -1, 0, 1e308, True, [], {}, [1], {"value": None}]

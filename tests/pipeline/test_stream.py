@@ -136,6 +136,21 @@ def test_retention_trims_old_records_and_reports_unread_ones(settings: Settings)
     log.close()
 
 
+def test_lag_counts_the_records_after_the_checkpoint_that_are_still_kept(
+    settings: Settings,
+) -> None:
+    log = SqliteStream(settings.stream_path, retention_hours=1)
+    assert log.info().lag(0) == 0  # an empty stream
+    log.put([("k", b"1"), ("k", b"2"), ("k", b"3")])
+    info = log.info()
+    assert [info.lag(checkpoint) for checkpoint in (0, 1, 3, 7)] == [3, 2, 0, 0]
+    log.trim(now_ms() + 2 * 3_600_000)
+    log.put([("k", b"4"), ("k", b"5")])
+    # Trimmed records are not lag: a consumer at 1 has only 4 and 5 left to read.
+    assert log.info().lag(1) == 2
+    log.close()
+
+
 def test_record_limits(stream: SqliteStream) -> None:
     with pytest.raises(StreamError, match="limit"):
         stream.put([("k", bytes(MAX_RECORD_BYTES + 1))])

@@ -3,6 +3,8 @@ fast path for ``/v2/beers*``; every other request goes to the FastAPI applicatio
 
 The beers routes are served here without a framework because they are the hot path (thousands of
 requests per second); FastAPI still serves the OpenAPI document, the docs and the other routers.
+``PunkApi.direct_answer`` gives the same answers as plain values, for the server's connection
+protocol to write a ``GET``/``HEAD`` beers answer without an ASGI cycle (``api/protocol.py``).
 Routing follows Express's defaults: case-insensitive paths and one optional trailing slash.
 """
 
@@ -79,23 +81,44 @@ class PunkApi:
         if scope["method"] == "OPTIONS":
             await self._preflight(scope, send)
             return
-        headers = list(_V2_HEADERS)
-        if self.limiter is not None:
-            client = scope.get("client")
-            quota = self.limiter.hit(client[0] if client else "unknown")
-            headers += quota.headers()
-            if not quota.allowed:
-                await _send(send, scope, rate_limited(), headers)
-                return
+        headers, allowed = self._quota(scope.get("client"))
+        if not allowed:
+            await _send(send, scope, rate_limited(), headers)
+            return
         route = _beers_route(path)
         if route is None:
             await self.fallback(scope, receive, _adding_headers(send, headers))
             return
-        await _send(send, scope, self._answer(scope, route, path), headers)
+        answer = self._answer(scope["method"], route, path, scope.get("query_string", b""))
+        await _send(send, scope, answer, headers)
 
-    def _answer(self, scope: Scope, route: tuple[str, str], path: str) -> JsonResponse:
-        query_string: bytes = scope.get("query_string", b"")
-        if scope["method"] not in ("GET", "HEAD"):
+    def direct_answer(
+        self, method: str, raw_path: bytes, query_string: bytes, client: tuple[str, int] | None
+    ) -> tuple[JsonResponse, Headers] | None:
+        """The answer and its ``/v2`` headers for a ``GET`` or ``HEAD`` of a beers route, exactly
+        as the ASGI path would send them; ``None`` for every other request (ASGI serves it)."""
+        if method not in ("GET", "HEAD"):
+            return None
+        path = raw_path.decode("latin-1")
+        route = _beers_route(path)
+        if route is None:
+            return None
+        headers, allowed = self._quota(client)
+        if not allowed:
+            return rate_limited(), headers
+        return self._answer(method, route, path, query_string), headers
+
+    def _quota(self, client: tuple[str, int] | None) -> tuple[Headers, bool]:
+        """The headers of a ``/v2`` answer to this client, and whether its quota allows it."""
+        if self.limiter is None:
+            return _V2_HEADERS, True
+        quota = self.limiter.hit(client[0] if client else "unknown")
+        return [*_V2_HEADERS, *quota.headers()], quota.allowed
+
+    def _answer(
+        self, method: str, route: tuple[str, str], path: str, query_string: bytes
+    ) -> JsonResponse:
+        if method not in ("GET", "HEAD"):
             return endpoint_not_found(original_url(path.encode("latin-1"), query_string))
         kind, segment = route
         if kind == "random":
@@ -128,12 +151,17 @@ def original_url(raw_path: bytes, query_string: bytes) -> str:
     return f"{path}?{query_string.decode('latin-1')}" if query_string else path
 
 
+def response_headers(response: JsonResponse, headers: Headers) -> Headers:
+    """Every header of an answer: content type, the ``/v2`` ``headers``, its own, its length."""
+    length = (b"content-length", str(len(response.body)).encode())
+    return [JSON_CONTENT_TYPE, *headers, *response.headers, length]
+
+
 async def _send(send: Send, scope: Scope, response: JsonResponse, headers: Headers) -> None:
-    body = response.body
-    all_headers = [JSON_CONTENT_TYPE, *headers, *response.headers]
-    all_headers.append((b"content-length", str(len(body)).encode()))
+    all_headers = response_headers(response, headers)
     await send({"type": "http.response.start", "status": response.status, "headers": all_headers})
-    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+    body = b"" if scope["method"] == "HEAD" else response.body
+    await send({"type": "http.response.body", "body": body})
 
 
 def _adding_headers(send: Send, extra: Headers) -> Send:

@@ -1,8 +1,16 @@
 """uvicorn's httptools protocol with bounds: URL and header sizes, a header read deadline, and a
-limit on open connections, each refused with a JSON answer in the original's error shape.
+limit on open connections, each refused with a JSON answer in the original's error shape; and a
+direct path for the beers routes.
 
-Without them a request line past about 64 KiB got a plain-text 400 from the parser, and a client
-that never finished its headers held its connection (and a file descriptor) forever.
+Without the bounds a request line past about 64 KiB got a plain-text 400 from the parser, and a
+client that never finished its headers held its connection (and a file descriptor) forever.
+
+The direct path: a plain ``GET``/``HEAD`` of ``/v2/beers*`` is answered as soon as its headers
+are parsed, from ``PunkApi.direct_answer``, and written in one go, without the ASGI cycle
+uvicorn runs for every request (a scope, an event, a task, two messages whose headers it checks
+one by one). That cycle cost more CPU than the answer itself. Anything unusual (a request body,
+an upgrade, a pipelined request behind one still in progress, a client not reading its
+answers, the access log on) takes the ASGI path, which answers the same, byte for byte.
 """
 
 from __future__ import annotations
@@ -11,8 +19,10 @@ import asyncio
 from http import HTTPStatus
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+import httptools
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from punkml.api.asgi import PunkApi, response_headers
 from punkml.api.limits import ConnectionLimits
 from punkml.api.responses import (
     JSON_CONTENT_TYPE,
@@ -48,11 +58,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """
 
     limits = ConnectionLimits()
+    direct: PunkApi | None = None  # the application answering the direct path, if any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._refused = False
         self._in_request = False  # some bytes of a request arrived, its headers not yet all
+        self._answered = False  # the current request was answered on the direct path
         self._head_bytes = 0
         self._head_deadline: asyncio.TimerHandle | None = None
 
@@ -76,6 +88,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if not self._refused:
             self._head_bytes = 0
             self._in_request = True
+            self._answered = False
             super().on_message_begin()
 
     def on_url(self, url: bytes) -> None:
@@ -100,15 +113,54 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if not self._refused:
             self._in_request = False
             self._disarm_head_deadline()
-            super().on_headers_complete()
+            if not self._answer_directly():
+                super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
-        if not self._refused:
+        if not self._refused and not self._answered:
             super().on_body(body)
 
     def on_message_complete(self) -> None:
-        if not self._refused:
+        if not self._refused and not self._answered:
             super().on_message_complete()
+
+    def _answer_directly(self) -> bool:
+        """Answer the request now when it is a plain beers request (see the module's doc)."""
+        if (
+            self.direct is None
+            or self.access_log
+            or self.root_path
+            or self.limit_concurrency is not None
+            or self.flow.write_paused
+            or self.pipeline
+            or (self.cycle is not None and not self.cycle.response_complete)
+            or self.parser.should_upgrade()
+            or any(name in _BODY_HEADERS for name, _ in self.headers)
+        ):
+            return False
+        method = self.parser.get_method().decode("ascii")
+        try:
+            url = httptools.parse_url(self.url)
+            found = self.direct.direct_answer(method, url.path, url.query or b"", self.client)
+        except Exception:  # the ASGI path answers, and reports the error as it does (a 500)
+            return False
+        if found is None:
+            return False
+        response, headers = found
+        keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+        lines = [STATUS_LINE[response.status]]
+        for name, value in [
+            *self.server_state.default_headers,
+            *response_headers(response, headers),
+        ]:
+            lines += (name, b": ", value, b"\r\n")
+        lines.append(b"\r\n" if keep_alive else b"connection: close\r\n\r\n")
+        self.transport.writelines([b"".join(lines), b"" if method == "HEAD" else response.body])
+        self._answered = True
+        if not keep_alive:
+            self.transport.close()
+        self.on_response_complete()
+        return True
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -156,6 +208,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
-def guarded_protocol(limits: ConnectionLimits) -> type[GuardedHttpToolsProtocol]:
-    """The protocol class uvicorn instantiates per connection, bound to ``limits``."""
-    return type("LimitedHttpToolsProtocol", (GuardedHttpToolsProtocol,), {"limits": limits})
+_BODY_HEADERS = (b"content-length", b"transfer-encoding")  # a request that has a body
+
+
+def guarded_protocol(
+    limits: ConnectionLimits, direct: PunkApi | None = None
+) -> type[GuardedHttpToolsProtocol]:
+    """The protocol class uvicorn instantiates per connection, bound to ``limits``; with
+    ``direct``, plain beers requests are answered by it on the direct path."""
+    attributes = {"limits": limits, "direct": direct}
+    return type("LimitedHttpToolsProtocol", (GuardedHttpToolsProtocol,), attributes)

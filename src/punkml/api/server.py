@@ -121,7 +121,7 @@ def serve_api(
         config = uvicorn.Config(
             app,
             loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-            http=guarded_protocol(limits or ConnectionLimits()),
+            http=guarded_protocol(limits or ConnectionLimits(), direct=app),
             proxy_headers=False,  # the client IP is the socket's, as in the original
             server_header=False,
             access_log=access_log,

@@ -18,6 +18,7 @@ from punkml.api.responses import JsonResponse, beer_not_found, invalid_params
 
 DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
 ENTRY_OVERHEAD_BYTES = 200  # rough bookkeeping cost of one entry, so tiny answers count too
+SEEN_SLOTS = 4096  # recent uncached query strings remembered (by hash), a power of two
 K = TypeVar("K", bound=Hashable)
 
 
@@ -28,6 +29,8 @@ class ResponseCache(Generic[K]):
         self.max_bytes = max_bytes
         self._entries: OrderedDict[K, tuple[JsonResponse, int]] = OrderedDict()
         self._bytes = 0
+        self.hits = 0
+        self.misses = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -35,7 +38,9 @@ class ResponseCache(Generic[K]):
     def get(self, key: K) -> JsonResponse | None:
         entry = self._entries.get(key)
         if entry is None:
+            self.misses += 1
             return None
+        self.hits += 1
         self._entries.move_to_end(key)
         return entry[0]
 
@@ -67,8 +72,9 @@ class BeerStore:
         self._single = [JsonResponse(200, b"[" + body + b"]") for body in self._json]
         self._index_of_id = {beer["id"]: i for i, beer in enumerate(self.beers)}
         self._index = q.BeerIndex(self.beers)
-        self._cache: ResponseCache[bytes] = ResponseCache(cache_bytes // 2)
-        self._by_page: ResponseCache[tuple[int, ...]] = ResponseCache(cache_bytes // 2)
+        self.by_query: ResponseCache[bytes] = ResponseCache(cache_bytes // 2)
+        self.by_selection: ResponseCache[tuple[int, int, int]] = ResponseCache(cache_bytes // 2)
+        self._seen = [0] * SEEN_SLOTS
         self._rng = rng or random.Random()
 
     def list_body(self, positions: Sequence[int]) -> bytes:
@@ -79,11 +85,14 @@ class BeerStore:
     def beers_answer(self, query_string: bytes) -> JsonResponse:
         """``GET /v2/beers`` for a raw query string, from the cache when possible.
 
-        Two caches lead to the same answer: one by raw query string (no parsing at all on a
-        repeat), one by the page's beers, so every query that selects the same page (other
-        spellings, other filters) shares one body.
+        Two caches lead to the same answer: ``by_query``, by raw query string (no parsing at all
+        on a repeat), and ``by_selection``, by the set of matching beers and the page, so every
+        query that selects the same beers (other spellings, other filters) shares one body.
+        A query string enters ``by_query`` only when it comes back: most query strings never
+        repeat (each one new is the cheapest attack on a cache, and the normal case of many
+        users), and storing each would evict the ones that do.
         """
-        cached = self._cache.get(query_string)
+        cached = self.by_query.get(query_string)
         if cached is not None:
             return cached
         try:
@@ -92,15 +101,31 @@ class BeerStore:
             response = invalid_params(exc.errors)
         else:
             response = self._answer_for(beer_query)
-        self._cache.put(query_string, response, len(query_string))
+        if self._seen_before(query_string):
+            self.by_query.put(query_string, response, len(query_string))
         return response
 
+    def _seen_before(self, query_string: bytes) -> bool:
+        """Whether this query string was among the recent ones not cached (and remember it).
+
+        One slot per hash bucket, overwritten by the next string falling there: a string comes
+        back into the cache on its second request unless many others came in between.
+        """
+        digest = hash(query_string)
+        slot = digest & (SEEN_SLOTS - 1)
+        if self._seen[slot] == digest:
+            return True
+        self._seen[slot] = digest
+        return False
+
     def _answer_for(self, beer_query: q.BeerQuery) -> JsonResponse:
-        page = tuple(self._index.matching(beer_query)[q.page_slice(beer_query)].tolist())
-        response = self._by_page.get(page)
+        selection = (self._index.matching_set(beer_query), beer_query.page, beer_query.per_page)
+        response = self.by_selection.get(selection)
         if response is None:
+            positions = q.positions_of(selection[0], len(self.beers))
+            page = positions[q.page_slice(beer_query)].tolist()
             response = JsonResponse(200, self.list_body(page))
-            self._by_page.put(page, response, 8 * len(page))
+            self.by_selection.put(selection, response, len(self.beers) // 8 + 16)
         return response
 
     def beer_answer(self, raw_id: str) -> JsonResponse:

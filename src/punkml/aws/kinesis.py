@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from punkml.aws.clients import aws_client, aws_errors, parse_resource_uri
+from punkml.closing import Closeable
 from punkml.config import Settings
 from punkml.errors import StreamError
 from punkml.pipeline.stream import (
@@ -114,7 +115,7 @@ class KinesisLedger(SqliteStream):
         return seqs
 
 
-class KinesisStream:
+class KinesisStream(Closeable):
     """A Kinesis data stream behind the ``Stream`` protocol (see the module docstring)."""
 
     def __init__(
@@ -288,12 +289,6 @@ class KinesisStream:
         if self._ledger is not None:
             self._ledger.close()
             self._ledger = None
-
-    def __enter__(self) -> KinesisStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _arrival_ms(item: dict[str, Any]) -> int:

@@ -10,7 +10,13 @@ from typing import Annotated, Any
 
 import typer
 
-from punkml.cli_options import HomeOption, JsonOrCsv, TextOrJson, echo_json_lines
+from punkml.cli_options import (
+    HomeOption,
+    JsonOrCsv,
+    TextOrJson,
+    TextOrJsonOption,
+    echo_json_lines,
+)
 from punkml.config import Settings
 from punkml.errors import RecipeError
 
@@ -137,9 +143,7 @@ def evaluate(
             show_default=False,
         ),
     ] = None,
-    output_format: Annotated[
-        TextOrJson, typer.Option("--format", help="text (a markdown table) or json.")
-    ] = TextOrJson.text,
+    output_format: TextOrJsonOption = TextOrJson.text,
     beers: BeersOption = None,
     home: HomeOption = None,
 ) -> None:
@@ -305,9 +309,7 @@ def _print_rows(rows: list[dict[str, Any]], output_format: JsonOrCsv) -> None:
 
 @models_app.command("list")
 def models_list(
-    output_format: Annotated[
-        TextOrJson, typer.Option("--format", help="text or json.")
-    ] = TextOrJson.text,
+    output_format: TextOrJsonOption = TextOrJson.text,
     home: HomeOption = None,
 ) -> None:
     """List the registered model versions (the promoted one is marked with *)."""

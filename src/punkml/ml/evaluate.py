@@ -79,32 +79,16 @@ class CvResult:
     fold_width: list[float] = field(default_factory=list)
     seconds: float = 0.0
 
-    @property
-    def mae_mean(self) -> float:
-        return _mean(self.fold_mae)
-
-    @property
-    def mae_sd(self) -> float:
-        return _sd(self.fold_mae)
-
-    @property
-    def coverage_mean(self) -> float:
-        return _mean(self.fold_coverage)
-
-    @property
-    def coverage_sd(self) -> float:
-        return _sd(self.fold_coverage)
-
     def summary(self) -> dict[str, Any]:
         """JSON-ready figures (fold lists included)."""
         return {
             "model_type": self.model_type,
             "protocol": self.protocol,
             "folds": len(self.fold_mae),
-            "mae_mean": round(self.mae_mean, 3),
-            "mae_sd": round(self.mae_sd, 3),
-            "coverage_mean": round(self.coverage_mean, 4),
-            "coverage_sd": round(self.coverage_sd, 4),
+            "mae_mean": round(_mean(self.fold_mae), 3),
+            "mae_sd": round(_sd(self.fold_mae), 3),
+            "coverage_mean": round(_mean(self.fold_coverage), 4),
+            "coverage_sd": round(_sd(self.fold_coverage), 4),
             "mean_interval_width": round(_mean(self.fold_width), 2),
             "seconds": round(self.seconds, 2),
             "fold_mae": [round(value, 3) for value in self.fold_mae],

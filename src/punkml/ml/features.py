@@ -19,6 +19,12 @@ from typing import TYPE_CHECKING, Any
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from punkml.ml.alpha import DEFAULT_ALPHA_PCT, AlphaTable, default_table
+from punkml.ml.brewing import (
+    ABV_PER_GRAVITY_POINT,
+    BOIL_VOLUME_RATIO,
+    DEFAULT_OG,
+    DEFAULT_VOLUME_LITRES,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,11 +33,6 @@ if TYPE_CHECKING:
     from punkml.ml.data import RecipeTables
 
 SEED_COLUMNS = ("abv", "target_fg", "target_og", "ebc", "srm", "ph")
-DEFAULT_VOLUME_LITRES = 20.0
-BOIL_VOLUME_RATIO = 1.25
-DEFAULT_OG = 1.050
-# ABV (%) ≈ (OG - FG) x 131.25: used to check and to fill the original gravity.
-ABV_PER_GRAVITY_POINT = 131.25
 # Stage buckets by minutes in the boiling wort (additions at 0 min and whirlpool: "hot").
 BITTERING_MINUTES = 45.0
 FLAVOUR_MINUTES = 15.0

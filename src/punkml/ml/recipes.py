@@ -43,7 +43,7 @@ from pydantic import ValidationError
 
 from punkml.errors import RecipeError, TooManyRecipesError
 from punkml.ml.alpha import default_table
-from punkml.ml.features import (
+from punkml.ml.brewing import (
     ABV_PER_GRAVITY_POINT,
     BOIL_VOLUME_RATIO,
     DEFAULT_OG,

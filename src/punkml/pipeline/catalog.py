@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from punkml.atomic import atomic_path, atomic_write
+from punkml.closing import Closeable
 from punkml.config import Settings
 from punkml.errors import LakeError
 from punkml.pipeline import lake_schema
@@ -63,7 +64,7 @@ class TableStats:
     """Files that cannot be read (truncated, not gzip or Parquet); ``rows`` counts the rest."""
 
 
-class Catalog:
+class Catalog(Closeable):
     """Query the lake with SQL; one in-memory DuckDB connection with every view defined."""
 
     def __init__(self, settings: Settings) -> None:
@@ -177,12 +178,6 @@ class Catalog:
         if self._con is not None:
             self._con.close()
             self._con = None
-
-    def __enter__(self) -> Catalog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- building the views ----------------------------------------------------------------------
 

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from punkml.cli_options import HomeOption, TextOrJson, echo_json_lines
+from punkml.cli_options import (
+    CatalogOption,
+    HomeOption,
+    LakeOption,
+    StreamOption,
+    TextOrJson,
+    TextOrJsonOption,
+    echo_json_lines,
+)
 from punkml.config import Settings
 from punkml.pipeline.external_catalog import open_external_catalog
 from punkml.pipeline.schedule import Schedule, parse_duration
@@ -36,35 +44,6 @@ SourceOption = Annotated[
         "--source",
         envvar="PUNKML_SOURCE",
         help="Punk API v2 base URL, e.g. http://127.0.0.1:8000/v2 (start one: punkml api serve).",
-    ),
-]
-StreamOption = Annotated[
-    str | None,
-    typer.Option(
-        "--stream",
-        envvar="PUNKML_STREAM",
-        help="Stream URI: sqlite:///path/stream.sqlite[?retention_hours=24] or kinesis://NAME. "
-        "Default: <home>/stream.sqlite",
-        show_default=False,
-    ),
-]
-LakeOption = Annotated[
-    str | None,
-    typer.Option(
-        "--lake",
-        envvar="PUNKML_LAKE",
-        help="Lake root: a local directory or s3://bucket/prefix. Default: <home>/lake",
-        show_default=False,
-    ),
-]
-CatalogOption = Annotated[
-    str | None,
-    typer.Option(
-        "--catalog",
-        envvar="PUNKML_CATALOG",
-        help="glue://DATABASE: register the lake's tables in AWS Glue (deliver) and find the lake "
-        "there (sql). Default: only the local DuckDB views.",
-        show_default=False,
     ),
 ]
 BufferBytesOption = Annotated[
@@ -346,9 +325,7 @@ def compact(
 
 
 def status(
-    output_format: Annotated[
-        TextOrJson, typer.Option("--format", help="Text for people, JSON for programs.")
-    ] = TextOrJson.text,
+    output_format: TextOrJsonOption = TextOrJson.text,
     stream: StreamOption = None,
     lake: LakeOption = None,
     home: HomeOption = None,

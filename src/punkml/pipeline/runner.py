@@ -214,13 +214,12 @@ def delivery_progress(
 ) -> Iterator[Callable[[DeliveryStats], None]]:
     """A progress bar over the records the deliveries have to deliver; yields their
     ``on_batch``."""
-    from punkml.pipeline.status import consumer_lag
     from punkml.progress import progress
 
     stream = open_stream(settings)
     try:
         info = stream.info()
-        lags = {name: consumer_lag(info, stream.consumer(name).checkpoint) for name in consumers}
+        lags = {name: info.lag(stream.consumer(name).checkpoint) for name in consumers}
     finally:
         stream.close()
     seen: dict[str, int] = {}

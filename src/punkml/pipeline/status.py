@@ -22,20 +22,13 @@ def iso_ms(ms: int | None) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def consumer_lag(info: StreamInfo, checkpoint: int) -> int:
-    """Records on the stream the consumer has not checkpointed (sequence numbers are dense)."""
-    if info.newest_seq is None or info.oldest_seq is None:
-        return 0
-    return max(0, info.newest_seq - max(checkpoint, info.oldest_seq - 1))
-
-
 def _consumer_report(info: StreamInfo, state: ConsumerState) -> dict[str, Any]:
     pending = None
     if state.pending_first is not None:
         pending = {"first": state.pending_first, "last": state.pending_last}
     return {
         "checkpoint": state.checkpoint,
-        "lag": consumer_lag(info, state.checkpoint),
+        "lag": info.lag(state.checkpoint),
         "pending_batch": pending,
         "lease_holder": state.lease_holder,
         "lease_expires_at": iso_ms(state.lease_expires_at_ms),

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 from urllib.parse import parse_qs, urlparse
 
+from punkml.closing import Closeable
 from punkml.config import Settings
 from punkml.errors import ConfigError, StreamError
 
@@ -93,6 +94,13 @@ class StreamInfo:
     trimmed: int
     """Records deleted by retention so far."""
     consumers: tuple[ConsumerState, ...]
+
+    def lag(self, checkpoint: int) -> int:
+        """Records on the stream a consumer at ``checkpoint`` has not checkpointed (sequence
+        numbers are dense)."""
+        if self.newest_seq is None or self.oldest_seq is None:
+            return 0
+        return max(0, self.newest_seq - max(checkpoint, self.oldest_seq - 1))
 
 
 @runtime_checkable
@@ -227,7 +235,7 @@ CREATE TABLE IF NOT EXISTS consumers (
 """
 
 
-class SqliteStream:
+class SqliteStream(Closeable):
     """The stream in one SQLite file in WAL mode: safe with producers and consumers in any process.
 
     Every write is one ``BEGIN IMMEDIATE`` transaction, so sequence numbers are assigned under the
@@ -485,12 +493,6 @@ class SqliteStream:
 
     def close(self) -> None:
         self._db.close()
-
-    def __enter__(self) -> SqliteStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     @staticmethod
     def _meta(db: sqlite3.Connection, key: str) -> int:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from punkml.cli_options import HomeOption
+from punkml.cli_options import HomeOption, LakeOption
 from punkml.config import Settings
 
 # The stage's modules are imported inside each command, not here: `punkml --help` must load
@@ -20,16 +20,6 @@ OutOption = Annotated[
         help="Where to write the HTML file. Default: <home>/report.html",
         show_default=False,
         dir_okay=False,
-    ),
-]
-LakeOption = Annotated[
-    str | None,
-    typer.Option(
-        "--lake",
-        envvar="PUNKML_LAKE",
-        help="Lake root the catalog reads: a local directory or s3://bucket/prefix. "
-        "Default: <home>/lake",
-        show_default=False,
     ),
 ]
 

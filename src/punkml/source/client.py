@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +28,7 @@ import orjson
 import tenacity
 
 from punkml import __version__
+from punkml.closing import Closeable
 from punkml.errors import (
     ConfigError,
     SchemaError,
@@ -160,7 +160,7 @@ def _failure_of(state: tenacity.RetryCallState) -> _Failure:
     return failure
 
 
-class PunkClient:
+class PunkClient(Closeable):
     """A resilient, validating client of a Punk API v2 server (``http://host:port/v2``).
 
     Timeouts are in seconds: ``connect_timeout`` to open a connection, ``timeout`` for every read
@@ -304,17 +304,6 @@ class PunkClient:
     def close(self) -> None:
         """Close the connection pool; the client cannot be used afterwards."""
         self._http.close()
-
-    def __enter__(self) -> PunkClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"PunkClient({self.base_url!r})"

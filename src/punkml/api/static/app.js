@@ -8,9 +8,24 @@
 
 const API = "/v2";
 const PER_PAGE = 24;
+// The numeric filters of GET /v2/beers: an "above" (NAME_gt) and "below" (NAME_lt) pair each;
+// their fieldsets are built from this list (rangeFieldset).
+const RANGE_FILTERS = [["abv", "ABV (% vol.)"], ["ibu", "IBU (bitterness)"], ["ebc", "EBC (colour)"]];
 const FILTERS = [
-  "beer_name", "hops", "malt", "yeast", "food", "abv_gt", "abv_lt", "ibu_gt", "ibu_lt",
-  "ebc_gt", "ebc_lt", "brewed_after", "brewed_before",
+  "beer_name", "hops", "malt", "yeast", "food",
+  ...RANGE_FILTERS.flatMap(([name]) => [`${name}_gt`, `${name}_lt`]),
+  "brewed_after", "brewed_before",
+];
+// A beer's facts, in the beer page's order; a card shows those marked `card`.
+const BEER_FACTS = [
+  { term: "ABV", text: (beer) => fmt(beer.abv, 1, "%"), card: true },
+  { term: "IBU (recipe)", text: (beer) => fmt(beer.ibu, 0), card: true },
+  { term: "OG", text: (beer) => fmt(beer.target_og, 0) },
+  { term: "FG", text: (beer) => fmt(beer.target_fg, 0) },
+  { term: "EBC", text: (beer) => fmt(beer.ebc, 0), card: true },
+  { term: "pH", text: (beer) => fmt(beer.ph, 1) },
+  { term: "Volume", text: (beer) => fmt(beer.volume && beer.volume.value, 0, "l") },
+  { term: "First brewed", text: (beer) => beer.first_brewed || "n/a", card: true },
 ];
 const STAGE_ADD = {
   "first-wort": "First Wort", whirlpool: "Whirlpool", "dry-hop": "Dry Hop", mash: "Mash",
@@ -237,14 +252,7 @@ function beerCard(beer) {
       { class: "card-body" },
       el("h2", {}, el("a", { href: `#/beer/${beer.id}`, text: beer.name })),
       el("p", { class: "tagline", text: beer.tagline || "" }),
-      el(
-        "dl",
-        { class: "facts" },
-        fact("ABV", fmt(beer.abv, 1, "%")),
-        fact("IBU", fmt(beer.ibu, 0)),
-        fact("EBC", fmt(beer.ebc, 0)),
-        fact("First brewed", beer.first_brewed || "n/a"),
-      ),
+      facts(beer, BEER_FACTS.filter((item) => item.card), "facts"),
     ),
   );
 }
@@ -254,8 +262,27 @@ function swatch(beer, css) {
   return el("span", { class: css, style: { background: ebcColour(beer.ebc) }, "aria-hidden": "true" });
 }
 
-function fact(term, value) {
-  return el("div", {}, el("dt", { text: term }), el("dd", { text: value }));
+function facts(beer, items, css) {
+  return el(
+    "dl",
+    { class: css },
+    items.map(({ term, text }) => el("div", {}, el("dt", { text: term }), el("dd", { text: text(beer) }))),
+  );
+}
+
+/** The form's fieldset of one RANGE_FILTERS entry: two number inputs, "above" and "below". */
+function rangeFieldset([name, legend]) {
+  const bound = (param, label) => [
+    el("label", { for: `f-${param}`, text: label }),
+    el("input", { id: `f-${param}`, name: param, type: "number", min: "0", step: "any", inputmode: "decimal" }),
+  ];
+  return el(
+    "fieldset",
+    { class: "range" },
+    el("legend", { text: legend }),
+    bound(`${name}_gt`, "above"),
+    bound(`${name}_lt`, "below"),
+  );
 }
 
 /* ---------- one beer ---------- */
@@ -290,18 +317,7 @@ async function showBeer(id) {
         el("p", { class: "tagline", text: beer.tagline || "" }),
       ),
     ),
-    el(
-      "dl",
-      { class: "facts wide" },
-      fact("ABV", fmt(beer.abv, 1, "%")),
-      fact("IBU (recipe)", fmt(beer.ibu, 0)),
-      fact("OG", fmt(beer.target_og, 0)),
-      fact("FG", fmt(beer.target_fg, 0)),
-      fact("EBC", fmt(beer.ebc, 0)),
-      fact("pH", fmt(beer.ph, 1)),
-      fact("Volume", fmt(beer.volume && beer.volume.value, 0, "l")),
-      fact("First brewed", beer.first_brewed || "n/a"),
-    ),
+    facts(beer, BEER_FACTS, "facts wide"),
     el("h2", { text: "Bitterness" }),
     predictionBox,
     el("p", { class: "description", text: beer.description || "" }),
@@ -784,6 +800,7 @@ async function loadNames() {
 
 function init() {
   const form = $("#search-form");
+  $("#range-filters").replaceWith(...RANGE_FILTERS.map(rangeFieldset));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     if (!form.reportValidity()) return;

@@ -162,13 +162,21 @@ def test_a_floor_quantile_outside_0_1_is_refused_by_name() -> None:
 
 
 def test_the_forest_member_answers_the_same_for_one_row_and_for_a_batch() -> None:
-    """One recipe goes through the flattened trees, a batch through scikit-learn: same answer."""
+    """One recipe goes through the flattened trees, a batch through scikit-learn, a large batch in
+    row chunks on two threads: the same answers."""
     X, y = floor_data(200)
     X[::7, 1] = np.nan  # a missing free value is filled with the training median
     model = floored_regressor(forest_trees=40).fit(X, y)
     batch = model.predict(np.repeat(X[:3], 30, axis=0))[::30]
     one_by_one = np.array([model.predict(X[i : i + 1])[0] for i in range(3)])
     np.testing.assert_allclose(one_by_one, batch, rtol=1e-12)
+    from punkml.ml.fast_forest import PARALLEL_MIN_ROWS
+    from punkml.ml.models import set_threads
+
+    many = np.repeat(X[:3], PARALLEL_MIN_ROWS // 3 + 1, axis=0)
+    single_threaded = model.predict(many)
+    set_threads(model, 2)  # row chunks on two threads: the same bits
+    np.testing.assert_array_equal(model.predict(many), single_threaded)
     without_forest = floored_regressor(forest_trees=0).fit(X, y)
     assert not np.allclose(without_forest.predict(X[:3]), model.predict(X[:3]))
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
 from punkml.errors import ModelError
-from punkml.ml.fast_forest import FLAT_FOREST_MAX_ROWS, FlatForest
+from punkml.ml.fast_forest import FLAT_FOREST_MAX_ROWS, PARALLEL_MIN_ROWS, FlatForest
 from punkml.ml.features import (
     FREE_RECIPE_FEATURES,
     MONOTONE_HOP_FEATURES,
@@ -146,7 +146,7 @@ class MonotoneRecipeRegressor(RegressorMixin, BaseEstimator):
             n_jobs=self.n_jobs,
         ).fit(X[:, columns], log_y)
         self.columns_ = tuple(columns)
-        self.forest_ = None
+        self.forest_: Any = None
         if self.forest_trees > 0:
             fill = np.nanmedian(np.where(np.isfinite(X[:, columns]), X[:, columns], np.nan), axis=0)
             self.fill_ = np.nan_to_num(fill, nan=0.0)
@@ -187,6 +187,18 @@ class MonotoneRecipeRegressor(RegressorMixin, BaseEstimator):
                 flat = FlatForest.from_forest(self.forest_)
                 self.__dict__["_flat_cache"] = flat
             return flat.predict(filled)
+        # One thread per tree sum: a threaded forest adds its trees in a varying order, and
+        # predictions must be bit-for-bit reproducible. Large batches go in row chunks on
+        # ``n_jobs`` threads instead (the trees release the GIL; each row is summed in order).
+        self.forest_.n_jobs = 1
+        if self.n_jobs > 1 and len(filled) >= PARALLEL_MIN_ROWS:
+            from concurrent.futures import ThreadPoolExecutor
+
+            import numpy as np
+
+            with ThreadPoolExecutor(self.n_jobs) as pool:
+                parts = list(pool.map(self.forest_.predict, np.array_split(filled, self.n_jobs)))
+            return np.concatenate(parts)
         prediction: np.ndarray = self.forest_.predict(filled)
         return prediction
 

@@ -52,8 +52,8 @@ bench: setup browser
 
 ## mutate: mutation testing of the critical modules, one at a time at low priority (not in make test;
 ## docs/testing.md has the kill rates, the survivors judged equivalent and what is excluded)
-MUTATE_MODULES ?= punkml.api.ratelimit punkml.api.query punkml.ml.registry punkml.pipeline.stream \
-                  punkml.pipeline.delivery
+MUTATE_MODULES ?= punkml.api.ratelimit punkml.api.query punkml.ml.registry punkml.ml.models \
+                  punkml.pipeline.stream punkml.pipeline.delivery
 MUTATE_JOBS    ?= 2
 mutate: $(STAMP)
 	mkdir -p mutants

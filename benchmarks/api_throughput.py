@@ -13,6 +13,7 @@ the server-side time of each (in-process, parse to body) and the HTTP round trip
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import os
 import random
@@ -32,6 +33,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import orjson
+import uvloop
 
 URLS = (
     "/v2/beers?page=2&per_page=80",
@@ -212,22 +214,116 @@ def server_cpu_seconds(pid: int) -> float:
 
 def miss_cpu_rows(beers: list[dict[str, Any]], count: int = 5000) -> None:
     """The application's CPU time per cache miss, in-process (what wrk's miss rows pay on top of
-    HTTP; unlike requests/s, not moved by other jobs sharing the machine)."""
-    from punkml.api.store import BeerStore
+    HTTP; unlike requests/s, not moved by other jobs sharing the machine). Each row checks that
+    every one of its queries missed the cache it is meant to miss."""
+    from punkml.api.store import BeerStore, ResponseCache
 
     store = BeerStore(beers)
+    rng = random.Random(80)
+    rows: list[tuple[str, list[bytes], ResponseCache[Any]]] = [
+        (
+            url,
+            [urlsplit(url).query.encode() + b"&abv_lt=1000%d" % i for i in range(count)],
+            store.by_query,
+        )
+        for url in URLS[:2]
+    ]
+    # Both caches defeated: 80 random ids select a new set of beers, so a new page, every time.
+    random_ids = [
+        b"per_page=80&ids=" + b"|".join(b"%d" % i for i in rng.sample(range(1, 326), 80))
+        for _ in range(count)
+    ]
+    rows.append(("/v2/beers?per_page=80&ids=<80 random>", random_ids, store.by_selection))
     print("\ncache misses, application CPU per request (in-process, no HTTP):")
-    for url in URLS[:2]:
-        base = urlsplit(url).query.encode()
-        queries = [base + b"&abv_lt=1000%d" % i for i in range(count)]
-        missed = store.by_query.misses
+    for label, queries, cache in rows:
+        missed = cache.misses
         started = time.thread_time()
         for query in queries:
             store.beers_answer(query)
         micros = (time.thread_time() - started) / count * 1e6
-        if store.by_query.misses - missed != count:
-            sys.exit(f"{url}: some of the {count} unique queries were answered from the cache")
-        print(f"{url:<34} {micros:>8.1f} µs")
+        if cache.misses - missed != count:
+            sys.exit(f"{label}: some of the {count} unique queries were answered from the cache")
+        both = "  (both caches missed)" if cache is store.by_selection else ""
+        print(f"{label:<34} {micros:>8.1f} µs{both}")
+
+
+class CountingTransport(asyncio.Transport):
+    """A connection's transport that counts what the server writes and drops it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent_bytes = 0
+        self.closed = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8000)}.get(name)
+
+    def write(self, data: Any) -> None:
+        self.sent_bytes += len(data)
+
+    def writelines(self, chunks: Any) -> None:  # uvloop's sends them as they are, unjoined
+        for chunk in chunks:
+            self.write(chunk)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def _protocol_cpu(
+    beers: list[dict[str, Any]], target: str, count: int, direct: bool
+) -> float:
+    """CPU µs per request through uvicorn's protocol and the application, one kept-alive
+    connection, no socket: ``direct`` or the ASGI path. ``{n}`` in ``target`` is numbered."""
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from punkml.api.app import create_app
+    from punkml.api.limits import ConnectionLimits
+    from punkml.api.protocol import guarded_protocol
+
+    app = create_app(beers, rate_limit=0)
+    config = uvicorn.Config(app, proxy_headers=False, log_config=None, access_log=False)
+    config.load()
+    protocol_class = guarded_protocol(ConnectionLimits(), direct=app if direct else None)
+    protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
+    transport = CountingTransport()
+    protocol.connection_made(transport)
+    requests = [
+        f"GET {target.format(n=n)} HTTP/1.1\r\nhost: t\r\n\r\n".encode() for n in range(count)
+    ]
+    started = time.thread_time()
+    for request in requests:
+        protocol.data_received(request)
+        while protocol.cycle is not None and not protocol.cycle.response_complete:
+            await asyncio.sleep(0)
+        await asyncio.sleep(0)  # one turn of the loop per request on both paths
+    micros = (time.thread_time() - started) / count * 1e6
+    protocol.connection_lost(None)
+    if transport.sent_bytes < count * 100:
+        sys.exit(f"{target}: the protocol did not answer every request")
+    return micros
+
+
+def protocol_cpu_rows(beers: list[dict[str, Any]], count: int = 5000) -> None:
+    """The server's CPU per request for HTTP and application together, in-process (uvicorn's
+    protocol on uvloop, over a transport that drops the bytes: no sockets, no kernel, no
+    client), through uvicorn's ASGI cycle and on the direct path."""
+    print("\nserver CPU per request, HTTP included (in-process, no sockets):")
+    print(f"{'URL':<46} {'ASGI path':>10} {'direct path':>12}")
+    for url in URLS[:2]:
+        for label, target in ((url, url), (url + "&abv_lt=1000…", url + "&abv_lt=1000{n}")):
+            through_asgi = uvloop.run(_protocol_cpu(beers, target, count, direct=False))
+            direct = uvloop.run(_protocol_cpu(beers, target, count, direct=True))
+            print(f"{label:<46} {through_asgi:>7.1f} µs {direct:>9.1f} µs")
 
 
 def unique_fuzzy_queries(param: str, count: int, seed: int = 8) -> list[bytes]:
@@ -335,6 +431,7 @@ def main() -> None:
         print("bodies identical to the direct computation: yes")
         print(f"load average at the end: {os.getloadavg()[0]:.2f} (1 min)")
         miss_cpu_rows(beers)
+        protocol_cpu_rows(beers)
         fuzzy_rows(base, beers)
     finally:
         process.send_signal(signal.SIGTERM)

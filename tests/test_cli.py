@@ -15,7 +15,12 @@ import typer.main
 import punkml
 import punkml.cli
 
-HEAVY_MODULES = {"pyarrow", "duckdb", "sklearn", "xgboost", "pandas", "boto3", "fastapi"}
+# What `punkml --help` (and so every command's start) must not load: the stages' libraries, and
+# the HTTP client and schema stack (about half of the start-up when it did).
+HEAVY_MODULES = {
+    *("pyarrow", "duckdb", "sklearn", "xgboost", "pandas", "boto3", "fastapi"),
+    *("httpx", "pydantic", "tenacity"),
+}
 
 
 def command_tree(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:

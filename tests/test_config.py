@@ -121,11 +121,23 @@ def test_every_location_derives_from_the_settings(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_read_only_commands_without_a_deployment_say_where_they_looked(project: Path) -> None:
-    for command in READ_ONLY_COMMANDS:
-        done = punkml(*command, cwd=project)
-        assert done.returncode == 2, (command, done.stdout, done.stderr)
-        lines = done.stderr.strip().splitlines()
-        assert len(lines) == 1, (command, done.stderr)
+    # All at once: one interpreter start per command, in parallel on the two cores.
+    running = {
+        command: subprocess.Popen(
+            [sys.executable, "-m", "punkml", *command],
+            cwd=project,
+            env=cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for command in READ_ONLY_COMMANDS
+    }
+    for command, process in running.items():
+        stdout, stderr = process.communicate(timeout=180)
+        assert process.returncode == 2, (command, stdout, stderr)
+        lines = stderr.strip().splitlines()
+        assert len(lines) == 1, (command, stderr)
         assert f"no .punkml in {project} or its parents" in lines[0], (command, lines[0])
     done = punkml("status", "--home", str(project / "elsewhere"), cwd=project)
     assert done.returncode == 2 and f"--home {project / 'elsewhere'} does not exist" in done.stderr

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from punkml.run import CV_REPEATS_ENV
 
 pytestmark = pytest.mark.slow
 COUNTS = (
@@ -19,12 +22,16 @@ COUNTS = (
 
 
 def _punkml(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # One repeat of each 5-fold CV instead of five: every step still runs, in a fifth of the
+    # training time (the repeats themselves: tests/ml/test_evaluate.py).
+    env = os.environ | {CV_REPEATS_ENV: "1"}
     return subprocess.run(
         [sys.executable, "-m", "punkml", *args, "--home", str(home)],
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
+        env=env,
     )
 
 
@@ -36,6 +43,7 @@ def test_run_lands_every_beer_trains_predicts_and_reports(tmp_path: Path) -> Non
     lines = done.stdout.splitlines()
     assert any(line.startswith("ingest") and "325 beers" in line for line in lines)
     assert any("recipe" in line and "(promoted)" in line for line in lines)
+    assert any(line.startswith("train") and "1x5 CV MAE" in line for line in lines)
 
     counts = _punkml(home, "sql", COUNTS, "--format", "json")
     assert counts.returncode == 0, counts.stderr
@@ -93,6 +101,7 @@ def test_the_training_fingerprint_follows_data_code_and_parameters(
     assert base != run.training_fingerprint("data-b", "recipe", with_cv=True)
     assert base != run.training_fingerprint("data-a", "baseline", with_cv=True)
     assert base != run.training_fingerprint("data-a", "recipe", with_cv=False)
+    assert base != run.training_fingerprint("data-a", "recipe", with_cv=True, cv_repeats=1)
     monkeypatch.setattr(run, "code_fingerprint", lambda: "changed code")
     assert base != run.training_fingerprint("data-a", "recipe", with_cv=True)
 
@@ -108,3 +117,18 @@ def test_a_damaged_run_state_skips_nothing(tmp_path: Path) -> None:
     assert not lake_holds_backfill(settings, {"dataset": "punkapi-db@1.0.0", "first_seq": 1})
     mark = {"dataset": dataset_identity()}
     assert not lake_holds_backfill(settings, mark | {"first_seq": 1, "last_seq": 325})
+
+
+def test_the_cv_repeats_hook_takes_a_whole_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    from punkml import run
+    from punkml.errors import ConfigError
+    from punkml.ml.folds import CV_REPEATS
+
+    monkeypatch.delenv(CV_REPEATS_ENV, raising=False)
+    assert run._cv_repeats() == CV_REPEATS
+    monkeypatch.setenv(CV_REPEATS_ENV, "2")
+    assert run._cv_repeats() == 2
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(CV_REPEATS_ENV, bad)
+        with pytest.raises(ConfigError, match=CV_REPEATS_ENV):
+            run._cv_repeats()

@@ -250,3 +250,45 @@ def test_the_direct_path_answers_byte_for_byte_like_the_asgi_path(
         assert direct.startswith(b"HTTP/1.1 ")
         assert direct == through_asgi
         assert (taken, none) == (direct_answers, 0)
+
+
+class UnreadTransport(RecordingTransport):
+    """A transport whose client reads nothing: like uvloop's, it asks the protocol to pause
+    writing once 64 KiB wait to be sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.protocol: Any = None
+        self.reading = True
+
+    def write(self, data: Any) -> None:
+        over = len(self.sent) <= 65536 < len(self.sent) + len(data)
+        super().write(data)
+        if over:
+            self.protocol.pause_writing()
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+
+def test_a_client_that_reads_nothing_gets_no_more_than_one_answer_past_the_bound() -> None:
+    async def pipeline_unread() -> tuple[int, Any, UnreadTransport]:
+        app = create_app(load_beers(), rate_limit=0)
+        config = uvicorn.Config(app, proxy_headers=False, log_config=None, access_log=False)
+        config.load()
+        protocol = guarded_protocol(ConnectionLimits(), direct=app)(
+            config=config, server_state=ServerState(), app_state={}
+        )
+        transport = UnreadTransport()
+        transport.protocol = protocol
+        protocol.connection_made(transport)
+        protocol.data_received(_get(b"/v2/beers?per_page=80") * 200)  # ~160 KB answers
+        await asyncio.sleep(0.05)
+        sent = len(transport.sent)
+        protocol.connection_lost(None)
+        return sent, protocol, transport
+
+    sent, protocol, transport = asyncio.run(pipeline_unread())
+    one_answer = 80 * 2000
+    assert 65536 < sent < 65536 + 2 * one_answer  # the rest waits, parsed but not answered
+    assert len(protocol.pipeline) >= 190 and not transport.reading

@@ -330,6 +330,8 @@ def test_unknown_parameters_are_ignored(beers: list[dict[str, Any]]) -> None:
         ("326", "1", []),
         ("99999999999999999999999", "5", []),
         ("+2", "010", list(range(11, 21))),
+        ("1", "+80", list(range(1, 81))),
+        ("1", "0000000000000000080", list(range(1, 81))),  # leading zeros: still 80 per page
     ],
 )
 def test_pagination(
@@ -504,6 +506,29 @@ def test_query_string_reads_as_express_qs_does() -> None:
         "bare": "",
         "x": "1=2",  # only the first "=" separates the name from the value
     }
+
+
+def test_a_plain_query_string_is_split_as_is() -> None:
+    assert q.parse_query_string(b"page=2&per_page=5&bare&x=1=2") == {
+        "page": "2",
+        "per_page": "5",
+        "bare": "",
+        "x": "1=2",
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"beer_name=%41le", {"beer_name": "Ale"}),  # an escape, no plus
+        (b"beer_name=pale+ale", {"beer_name": "pale ale"}),  # a plus, no escape
+        (b"beer_name=pale+ale&food=%41", {"beer_name": "pale ale", "food": "A"}),  # each decoded
+    ],
+)
+def test_escapes_and_pluses_are_decoded_alone_or_together(
+    raw: bytes, expected: dict[str, str]
+) -> None:
+    assert q.parse_query_string(raw) == expected
 
 
 def test_query_string_decodes_escapes_and_raw_bytes_as_utf8() -> None:

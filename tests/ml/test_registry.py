@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from punkml.errors import ModelError
-from punkml.ml.models import IbuModel
+from punkml.ml.data import RecipeTables
+from punkml.ml.features import SeedFeatures
+from punkml.ml.models import IbuModel, training_mask
 from punkml.ml.registry import (
     IMPORTANCES_FILE,
     MANIFEST_FILE,
@@ -17,12 +22,31 @@ from punkml.ml.registry import (
     PROMOTED_FILE,
     list_models,
     load_model,
+    new_version,
     promote,
     promoted_version,
     read_verified_json,
     resolve_model_dir,
     save_model,
 )
+
+
+@pytest.fixture(scope="module")
+def small_model(dataset_tables: RecipeTables) -> IbuModel:
+    """A model fitted in milliseconds (a linear regression on the seed's columns): the registry
+    stores any ``IbuModel``; the served types' round trip is ``test_save_load_round_trip``'s."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+
+    train = dataset_tables.take(np.flatnonzero(training_mask(dataset_tables, "baseline")))
+    model = IbuModel(
+        model_type="baseline",
+        features=SeedFeatures(),
+        regressor=make_pipeline(SimpleImputer(), LinearRegression()),
+        interval_scale="absolute",
+    )
+    return model.fit(train, train.target())
 
 
 def save(models_dir: Path, model: IbuModel, version: str) -> Path:
@@ -47,8 +71,8 @@ def test_save_load_round_trip(tmp_path: Path, fitted_models: dict[str, IbuModel]
     assert model.feature_names_ == fitted_models["recipe"].feature_names_
 
 
-def test_a_tampered_model_is_refused(tmp_path: Path, fitted_models: dict[str, IbuModel]) -> None:
-    path = save(tmp_path, fitted_models["baseline"], "v1-baseline")
+def test_a_tampered_model_is_refused(tmp_path: Path, small_model: IbuModel) -> None:
+    path = save(tmp_path, small_model, "v1-baseline")
     data = bytearray((path / MODEL_FILE).read_bytes())
     data[len(data) // 2] ^= 0xFF
     (path / MODEL_FILE).write_bytes(bytes(data))
@@ -56,11 +80,11 @@ def test_a_tampered_model_is_refused(tmp_path: Path, fitted_models: dict[str, Ib
         load_model(path)
 
 
-def test_untrusted_types_are_refused(tmp_path: Path, fitted_models: dict[str, IbuModel]) -> None:
+def test_untrusted_types_are_refused(tmp_path: Path, small_model: IbuModel) -> None:
     import skops.io as sio
 
-    path = save(tmp_path, fitted_models["baseline"], "v1-baseline")
-    sio.dump({"model": fitted_models["baseline"], "extra": Path("/")}, path / MODEL_FILE)
+    path = save(tmp_path, small_model, "v1-baseline")
+    sio.dump({"model": small_model, "extra": Path("/")}, path / MODEL_FILE)
     manifest = json.loads((path / MANIFEST_FILE).read_text())
     from punkml.ml.registry import sha256_file
 
@@ -70,12 +94,12 @@ def test_untrusted_types_are_refused(tmp_path: Path, fitted_models: dict[str, Ib
         load_model(path)
 
 
-def test_promote_and_list(tmp_path: Path, fitted_models: dict[str, IbuModel]) -> None:
+def test_promote_and_list(tmp_path: Path, small_model: IbuModel) -> None:
     assert promoted_version(tmp_path) is None
     with pytest.raises(ModelError, match="no promoted model"):
         resolve_model_dir(tmp_path)
-    save(tmp_path, fitted_models["baseline"], "v1-baseline")
-    save(tmp_path, fitted_models["recipe"], "v2-recipe")
+    save(tmp_path, small_model, "v1-baseline")
+    save(tmp_path, small_model, "v2-recipe")
     promote(tmp_path, "v2-recipe")
     infos = list_models(tmp_path)
     assert [(i.version, i.promoted) for i in infos] == [("v1-baseline", False), ("v2-recipe", True)]
@@ -86,12 +110,12 @@ def test_promote_and_list(tmp_path: Path, fitted_models: dict[str, IbuModel]) ->
         promote(tmp_path, "v9-missing")
 
 
-def test_out_of_fold_files_are_verified(tmp_path: Path, fitted_models: dict[str, IbuModel]) -> None:
+def test_out_of_fold_files_are_verified(tmp_path: Path, small_model: IbuModel) -> None:
     rows = [{"id": 1, "recipe_key": "k", "ibu_pred": 40.0, "ibu_low": 30.0, "ibu_high": 50.0}]
     importances = [{"feature": "tinseth_ibu", "mae_rise": 3.5}]
     path = save_model(
         tmp_path,
-        fitted_models["recipe"],
+        small_model,
         fingerprint="ab" * 32,
         metrics={},
         card="",
@@ -112,25 +136,108 @@ def test_out_of_fold_files_are_verified(tmp_path: Path, fitted_models: dict[str,
         read_verified_json(path, IMPORTANCES_FILE, manifest)
 
 
-@pytest.mark.parametrize("named", ["../elsewhere", "/tmp/elsewhere", "..", "a/../../b", "x\x00y"])
+@pytest.mark.parametrize(
+    "named", ["../elsewhere", "/tmp/elsewhere", "..", "a/../../b", "x\x00y", "v1..2", "v" * 300]
+)
 def test_a_promoted_path_outside_the_registry_is_refused(tmp_path: Path, named: str) -> None:
     models_dir = tmp_path / "models"
     models_dir.mkdir()
     (models_dir / PROMOTED_FILE).write_text(named + "\n")
-    with pytest.raises(ModelError, match="not a version of this registry"):
+    with pytest.raises(ModelError) as refused:
         promoted_version(models_dir)
+    assert str(refused.value) == (
+        f"refusing {models_dir / PROMOTED_FILE}: it names {named[:120]!r}, which is not a version "
+        "of this registry; run `punkml models promote VERSION`"
+    )
     with pytest.raises(ModelError, match="PROMOTED"):
         resolve_model_dir(models_dir)
 
 
-def test_a_promoted_link_leading_out_is_refused(
-    tmp_path: Path, fitted_models: dict[str, IbuModel]
-) -> None:
+def test_model_names_a_version_or_a_registry(tmp_path: Path, small_model: IbuModel) -> None:
+    version = save(tmp_path, small_model, "v1")
+    promote(tmp_path, "v1")
+    elsewhere = tmp_path / "elsewhere"
+    assert resolve_model_dir(elsewhere, version) == version
+    assert resolve_model_dir(elsewhere, tmp_path) == version
+    with pytest.raises(ModelError) as refused:
+        resolve_model_dir(tmp_path, elsewhere)
+    assert str(refused.value) == (
+        f"no promoted model in {elsewhere}: run `punkml train` then `punkml models promote VERSION`"
+    )
+
+
+def test_a_promoted_link_leading_out_is_refused(tmp_path: Path, small_model: IbuModel) -> None:
     outside = tmp_path / "outside"
-    save(outside, fitted_models["baseline"], "v1")
+    save(outside, small_model, "v1")
     models_dir = tmp_path / "models"
     models_dir.mkdir()
     (models_dir / "v1").symlink_to(outside / "v1")
     (models_dir / PROMOTED_FILE).write_text("v1\n")
-    with pytest.raises(ModelError, match="outside the registry"):
+    with pytest.raises(ModelError) as refused:
         promoted_version(models_dir)
+    assert str(refused.value) == (
+        f"refusing {models_dir / PROMOTED_FILE}: version v1 leads outside the registry "
+        f"({(outside / 'v1').resolve()}); run `punkml models promote VERSION`"
+    )
+
+
+def test_a_version_is_named_by_its_utc_time_type_and_data_fingerprint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    moment = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    assert new_version("recipe", "0123456789abcdef", moment) == (
+        "20260102T030405678901Z-recipe-01234567"
+    )
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # the local time is not what the name says
+    time.tzset()
+    try:
+        name = new_version("baseline", "f" * 64)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    stamp, model_type, prefix = name.split("-")
+    named = datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+    assert abs(datetime.now(UTC) - named) < timedelta(minutes=5)
+    assert (model_type, prefix) == ("baseline", "ffffffff")
+
+
+@pytest.mark.parametrize("files", [None, ["out_of_fold.json"], "out_of_fold.json"])
+def test_a_manifest_without_a_table_of_files_verifies_none(tmp_path: Path, files: object) -> None:
+    manifest = {} if files is None else {"files": files}
+    (tmp_path / OUT_OF_FOLD_FILE).write_text("[]")
+    assert read_verified_json(tmp_path, OUT_OF_FOLD_FILE, manifest) is None
+
+
+def test_a_file_that_matches_its_digest_but_is_not_json_is_refused_by_name(tmp_path: Path) -> None:
+    from punkml.ml.registry import sha256_file
+
+    path = tmp_path / OUT_OF_FOLD_FILE
+    path.write_text("[{not json")
+    manifest = {"files": {OUT_OF_FOLD_FILE: sha256_file(path)}}
+    with pytest.raises(ModelError, match=f"^{path} is not valid JSON: "):
+        read_verified_json(tmp_path, OUT_OF_FOLD_FILE, manifest)
+
+
+def test_a_save_killed_before_its_rename_is_not_listed(
+    tmp_path: Path, small_model: IbuModel
+) -> None:
+    version = save(tmp_path, small_model, "v1")
+    staging = tmp_path / ".v2.k1ll3d"  # a save's staging folder, manifest written, never renamed
+    staging.mkdir()
+    (staging / MANIFEST_FILE).write_bytes((version / MANIFEST_FILE).read_bytes())
+    assert [info.version for info in list_models(tmp_path)] == ["v1"]
+
+
+def test_the_list_shows_what_each_version_recorded(tmp_path: Path, small_model: IbuModel) -> None:
+    first = save(tmp_path, small_model, "v1")
+    second = save(tmp_path, small_model, "v2")
+    (second / "metrics.json").unlink()  # older versions may lack a file: shown with what is known
+    manifest = json.loads((second / MANIFEST_FILE).read_text())
+    del manifest["model_type"], manifest["created_at"]
+    (second / MANIFEST_FILE).write_text(json.dumps(manifest))
+    created = json.loads((first / MANIFEST_FILE).read_text())["created_at"]
+    infos = list_models(tmp_path)
+    assert [(i.path, i.model_type, i.created_at, i.metrics) for i in infos] == [
+        (first, "baseline", created, {"seed": {"mae": 1.0}}),
+        (second, "?", "?", {}),
+    ]

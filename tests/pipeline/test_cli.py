@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +18,8 @@ from punkml.pipeline.catalog import Catalog
 from punkml.pipeline.collector import CollectorState
 from punkml.pipeline.stream import SqliteStream
 from punkml.source.schema import validate_beer
+
+from .conftest import cli_env
 
 pytestmark = pytest.mark.slow
 SEED_COLUMNS = ("id", "name", "abv", "ibu", "target_fg", "target_og", "ebc", "srm", "ph")
@@ -149,10 +153,6 @@ def test_deliver_fails_loudly_on_an_io_error_and_loses_nothing(
     settings: Settings, make_records: Callable[[int], Any], punkml: Callable[..., Any]
 ) -> None:
     import resource
-    import subprocess
-    import sys
-
-    from .conftest import cli_env
 
     with SqliteStream(settings.stream_path) as stream:
         stream.put(make_records(200))
@@ -189,3 +189,37 @@ def test_deliver_fails_loudly_when_the_lake_cannot_be_written(
     (settings.lake_dir / "raw").unlink()
     punkml("deliver", "--until-idle", "--consumer", "raw")
     assert _count(settings, "raw_beers") == 20
+
+
+# Imports a delivery process must not pay for (each costs its start a fraction of a CPU-second,
+# counted in its records per CPU-second). pandas comes with pyarrow's array building, so only a
+# process that does not clean can do without it.
+_NOT_FOR_DELIVERY = {"sklearn", "scipy", "xgboost", "httpx", "tenacity", "fastapi", "boto3"}
+
+
+@pytest.mark.parametrize(
+    ("consumer", "heavy"), [("all", _NOT_FOR_DELIVERY), ("raw", _NOT_FOR_DELIVERY | {"pandas"})]
+)
+def test_deliver_starts_without_the_ml_stack_or_the_http_client(
+    settings: Settings,
+    stream: SqliteStream,
+    make_records: Callable[[int], Any],
+    tmp_path: Any,
+    consumer: str,
+    heavy: set[str],
+) -> None:
+    stream.put(make_records(3))
+    modules = tmp_path / "modules.txt"
+    code = (
+        "import atexit, runpy, sys\n"
+        "def dump():\n"
+        f"    open({str(modules)!r}, 'w').write(' '.join({{m.split('.')[0] for m in sys.modules}}))\n"
+        "atexit.register(dump)\n"
+        f"sys.argv = ['punkml', 'deliver', '--until-idle', '--consumer', {consumer!r}]\n"
+        "runpy.run_module('punkml', run_name='__main__')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], env=cli_env(settings), check=True, timeout=120)
+    assert _count(settings, "raw_beers") == 3 and settings.catalog_path.exists()
+    imported = set(modules.read_text().split())
+    assert {"pyarrow", "duckdb"} <= imported  # it did write the lake and the catalog file
+    assert imported & heavy == set()

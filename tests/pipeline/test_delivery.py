@@ -7,6 +7,7 @@ the dead letters.
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import threading
@@ -26,12 +27,13 @@ from punkml.pipeline.delivery import (
     FAULT_ENV,
     Deliverer,
     DeliveryConfig,
+    DeliveryStats,
     _fault_batches,
 )
 from punkml.pipeline.lake import Lake
 from punkml.pipeline.lake_schema import cleaned_schemas
 from punkml.pipeline.raw import RawSink
-from punkml.pipeline.stream import Record, SqliteStream, now_ms
+from punkml.pipeline.stream import Lease, LeaseLostError, Record, SqliteStream, now_ms
 from punkml.pipeline.transform import CleanedSink, transform_batch
 
 Records = list[tuple[str, bytes]]
@@ -290,22 +292,26 @@ def test_a_waiting_deliverer_takes_over_when_the_holder_dies(
 
 # -- edges of the loop (found by mutation testing: `make mutate`) ---------------------------------
 
+_INTERVALS = "buffer interval, poll interval and lease time must be > 0 seconds"
+
 
 @pytest.mark.parametrize(
     ("settings_", "message"),
     [
         ({"buffer_bytes": 0}, "buffer size must be at least 1 byte"),
-        ({"buffer_seconds": 0}, "must be > 0 seconds"),
-        ({"poll_seconds": 0}, "must be > 0 seconds"),
-        ({"lease_seconds": 0}, "must be > 0 seconds"),
+        ({"buffer_seconds": 0}, _INTERVALS),
+        ({"poll_seconds": 0}, _INTERVALS),
+        ({"lease_seconds": 0}, _INTERVALS),
         ({"page_records": 0}, "page size must be at least 1 record"),
         ({"transform_workers": 0}, "transform workers must be between 1 and 64"),
         ({"transform_workers": 65}, "transform workers must be between 1 and 64"),
+        ({"compact_every_seconds": 0}, "the compaction interval must be > 0 seconds"),
     ],
 )
 def test_meaningless_delivery_settings_are_refused(settings_: dict[str, Any], message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError) as refused:
         DeliveryConfig(**settings_)
+    assert str(refused.value) == message  # the whole line the user reads, nothing around it
 
 
 def test_the_smallest_and_largest_delivery_settings_are_accepted() -> None:
@@ -353,9 +359,9 @@ def test_pages_are_sized_from_the_mean_record_size(
     stats = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config).run(until_idle=True)
     assert stats.records == 35
     # First page: at most 100 records; then room // mean size + 1 (mean 100 bytes: 11 records).
-    assert limits[:2] == [50, 11]
-    # After the 600-byte records the moving mean (0.8 old + 0.2 new) asks for fewer.
-    assert min(limits) < 11
+    # After the first 600-byte record the moving mean (0.8 old + 0.2 new) is 200 bytes: room for
+    # 400 bytes asks for 3, and so on.
+    assert limits == [50, 11, 11, 11, 3, 4, 2, 3, 1]
 
 
 def test_each_batch_is_reported_with_the_running_totals(
@@ -515,3 +521,191 @@ def test_a_batch_planned_but_never_written_is_written_by_the_replay(
         "part-00000000000000000002-00000000000000000003.jsonl.gz",
         "part-00000000000000000004-00000000000000000005.jsonl.gz",
     ]
+
+
+def test_the_fault_hook_kills_the_process_after_its_nth_write_before_the_checkpoint(
+    settings: Settings, stream: SqliteStream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In a forked child (the same code, not a new interpreter), so the hook's own logic is tested
+    # in a second; the subprocess crash tests above check the restart.
+    stream.put([("k", b"x" * 100)] * 30)
+    monkeypatch.setenv(FAULT_ENV, "kill-after-write:2")
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child ends by SIGKILL or by _exit, never returns)
+        try:
+            with SqliteStream(settings.stream_path) as own:
+                config = DeliveryConfig(buffer_bytes=1000)
+                Deliverer(own, RawSink(Lake.open(settings.lake_uri)), config).run(until_idle=True)
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    state = stream.consumer("raw")
+    # Two batches written, the first checkpointed, the second still pending for the replay.
+    assert (state.checkpoint, state.pending_first, state.pending_last) == (10, 11, 20)
+    lake = Lake.open(settings.lake_uri)
+    assert len(_raw_file_names(lake)) == 2
+    monkeypatch.delenv(FAULT_ENV)  # the restart: replays 11..20, then delivers the rest
+    stats = Deliverer(stream, RawSink(lake), DeliveryConfig(buffer_bytes=1000)).run(until_idle=True)
+    assert (stats.replayed_batches, stats.batches, stats.checkpoint) == (1, 1, 30)
+    assert len(_raw_file_names(lake)) == 3
+
+
+def _spy_on_page_limits(stream: SqliteStream, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    limits: list[int] = []
+    read = stream.read
+
+    def spy(after: int, limit: int, **kwargs: Any) -> list[Record]:
+        limits.append(limit)
+        return read(after, limit, **kwargs)
+
+    monkeypatch.setattr(stream, "read", spy)
+    return limits
+
+
+def test_a_one_byte_buffer_delivers_one_record_per_batch(
+    settings: Settings, stream: SqliteStream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream.put([("k", b"1")] * 3)
+    limits = _spy_on_page_limits(stream, monkeypatch)
+    config = DeliveryConfig(buffer_bytes=1)
+    stats = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config).run(until_idle=True)
+    assert (stats.records, stats.batches) == (3, 3)
+    # The first page asks for 100 records; then room (1 byte) // mean size (1 byte) + 1.
+    assert limits == [100, 2, 2, 2]
+
+
+def test_one_record_pages_ask_for_one_record(
+    settings: Settings, stream: SqliteStream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream.put([("k", b"1")] * 3)
+    limits = _spy_on_page_limits(stream, monkeypatch)
+    config = DeliveryConfig(page_records=1)
+    stats = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config).run(until_idle=True)
+    assert (stats.records, stats.batches, set(limits)) == (3, 1, {1})
+
+
+def test_a_delivery_shorter_than_a_third_of_its_lease_never_renews_it(
+    settings: Settings, stream: SqliteStream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream.put([("k", b"x" * 100)] * 50)
+    renewals: list[float] = []
+    renew = stream.renew_lease
+
+    def spy(lease: Lease, ttl_seconds: float) -> Lease:
+        renewals.append(ttl_seconds)
+        return renew(lease, ttl_seconds)
+
+    monkeypatch.setattr(stream, "renew_lease", spy)
+    config = DeliveryConfig(buffer_bytes=1000, lease_seconds=3600)
+    stats = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config).run(until_idle=True)
+    assert (stats.batches, renewals) == (5, [])
+
+
+def test_a_lease_lost_between_batches_stops_the_delivery(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    stream.put([("k", b"x" * 100)] * 30)
+
+    def stall_until_a_rival_takes_over(stats: DeliveryStats) -> None:
+        time.sleep(0.3)  # past the lease's 0.2 s: it expires, and another process takes it
+        with SqliteStream(settings.stream_path) as other:
+            assert other.acquire_lease("raw", "rival:1:x", 60) is not None
+
+    config = DeliveryConfig(buffer_bytes=1000, lease_seconds=0.2, poll_seconds=0.01)
+    deliverer = Deliverer(
+        stream,
+        RawSink(Lake.open(settings.lake_uri)),
+        config,
+        on_batch=stall_until_a_rival_takes_over,
+    )
+    with pytest.raises(LeaseLostError):
+        deliverer.run(until_idle=True)
+    state = stream.consumer("raw")
+    assert (deliverer.stats.batches, state.checkpoint, state.lease_holder) == (1, 10, "rival:1:x")
+
+
+def test_compaction_needs_both_an_interval_and_a_compactor(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    stream.put([("k", b"{}")] * 3)
+    lake = Lake.open(settings.lake_uri)
+    timed = DeliveryConfig(poll_seconds=0.01, compact_every_seconds=0.001)
+    assert Deliverer(stream, RawSink(lake), timed).run(until_idle=True).records == 3
+    stream.put([("k", b"{}")] * 3)
+    calls: list[int] = []
+    untimed = DeliveryConfig(poll_seconds=0.01)
+    deliverer = Deliverer(
+        stream, RawSink(lake), untimed, compactor=lambda checkpoint, _: calls.append(checkpoint)
+    )
+    assert deliverer.run(until_idle=True).records == 3
+    assert calls == []
+
+
+def test_a_waiting_deliverer_delivers_once_the_holder_lets_go(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    stream.put([("k", b"{}")] * 5)
+    held = stream.acquire_lease("raw", "elsewhere:1:a", 60)
+    assert held is not None
+    config = DeliveryConfig(poll_seconds=5, lease_seconds=0.3)
+    stop = _RecordedWaits()
+    deliverer = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config, stop=stop)
+    thread = threading.Thread(target=deliverer.run, kwargs={"until_idle": True})
+    thread.start()
+    time.sleep(0.3)
+    assert stream.consumer("raw").checkpoint == 0  # still waiting
+    stream.release_lease(held)
+    thread.join(5)
+    assert not thread.is_alive()
+    stats = deliverer.stats
+    assert (stats.records, stats.checkpoint) == (5, 5)
+    assert 0.3 <= stats.waited_for_lease_seconds < 5
+    assert stream.consumer("raw").lease_holder is None
+    # It asked again every third of its own lease time (shorter than the poll interval here).
+    assert stop.waits and stop.waits == [pytest.approx(0.1)] * len(stop.waits)
+
+
+class _RecordedWaits(threading.Event):
+    """A stop event that records how long each wait on it was meant to last."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        return super().wait(timeout)
+
+
+def test_pages_are_buffered_until_the_batch_is_full_or_the_stream_idle(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    stream.put([("k", b"{}")] * 150)  # two pages (the first page holds at most 100 records)
+    config = DeliveryConfig(buffer_bytes=10**6)
+    stats = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config).run(until_idle=True)
+    assert (stats.records, stats.batches, stats.checkpoint) == (150, 1, 150)
+
+
+def test_a_run_with_nothing_new_reports_the_checkpoint_it_found(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    stream.put([("k", b"{}")] * 3)
+    lake = Lake.open(settings.lake_uri)
+    Deliverer(stream, RawSink(lake)).run(until_idle=True)
+    stats = Deliverer(stream, RawSink(lake)).run(until_idle=True)
+    assert (stats.records, stats.batches, stats.checkpoint) == (0, 0, 3)
+
+
+class _AuditSink(RawSink):
+    """A sink of a consumer the lake keeps no folders for (any consumer name may deliver)."""
+
+    consumer = "audit"
+
+
+def test_a_consumer_without_lake_folders_delivers_without_cleaning_any(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    stream.put([("k", b"{}")] * 2)
+    stats = Deliverer(stream, _AuditSink(Lake.open(settings.lake_uri))).run(until_idle=True)
+    assert (stats.consumer, stats.records) == ("audit", 2)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import gzip
+import random
 from pathlib import Path
 
 import orjson
 
 from punkml.pipeline.lake import Lake
-from punkml.pipeline.raw import RawSink, encode_raw_batch
+from punkml.pipeline.raw import RawSink, encode_raw_batch, raw_line
 from punkml.pipeline.stream import Record
 
 HOUR_MS = 3_600_000
@@ -33,6 +34,27 @@ def test_lines_hold_each_payload_exactly_as_received() -> None:
     assert lines[2]["payload"] is None
     assert base64.b64decode(lines[2]["payload_base64"]) == payloads[2]
     assert lines[0]["arrived_at"] == "2026-01-02T03:00:00.000Z"
+
+
+def test_a_line_is_the_json_of_its_fields_whatever_the_payload_and_key_hold() -> None:
+    rng = random.Random(12)
+    alphabet = 'a"\\/\n\t\r\x00\x1f\x7f é€\u2028😀{}:,'
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(40))) for _ in range(300)]
+    payloads = [text.encode() for text in texts]
+    payloads += [b"\xff", b"ok\xed\xa0\x80", bytes(rng.randrange(256) for _ in range(64))]
+    keys = ["1", 'k"\\y', "clé €", "\x01"]
+    for seq, data in enumerate(payloads, start=1):
+        record = Record(seq, keys[seq % len(keys)], T0 + seq, data)
+        line: dict[str, object] = {
+            "seq": record.seq,
+            "partition_key": record.partition_key,
+            "arrived_at": orjson.loads(raw_line(record))["arrived_at"],
+        }
+        try:
+            line["payload"] = data.decode()
+        except UnicodeDecodeError:
+            line |= {"payload": None, "payload_base64": base64.b64encode(data).decode()}
+        assert raw_line(record) == orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE), data
 
 
 def test_a_batch_spanning_hours_writes_one_file_per_hour_with_the_batch_name() -> None:

@@ -52,6 +52,10 @@ def test_notebook_executes_without_errors(
     try:
         client.execute()  # raises CellExecutionError, naming the cell, on any error
     finally:
+        # With its own kernel manager, nbclient leaves the client's channels open; closed here,
+        # or the client's garbage collection logs a warning into whichever test runs then.
+        if client.kc is not None:
+            client.kc.stop_channels()
         if kernel.has_kernel:
             kernel.shutdown_kernel(now=True)
     elapsed = time.monotonic() - started

@@ -23,6 +23,7 @@ from punkml.api.responses import (
     Headers,
     JsonResponse,
     endpoint_not_found,
+    header_lines,
     rate_limited,
     uri_too_long,
 )
@@ -40,6 +41,7 @@ _BEERS = "/v2/beers"
 _RANDOM = "/v2/beers/random"
 # Headers of every /v2 answer (the original ran cors, then the rate limiter, on the /v2 router).
 _V2_HEADERS: Headers = [*SECURITY_HEADERS, *CORS_HEADERS]
+_V2_HEADER_LINES = header_lines([JSON_CONTENT_TYPE, *_V2_HEADERS])  # without a rate limit
 
 
 def _beers_route(path: str) -> tuple[str, str] | None:
@@ -94,9 +96,9 @@ class PunkApi:
 
     def direct_answer(
         self, method: str, raw_path: bytes, query_string: bytes, client: tuple[str, int] | None
-    ) -> tuple[JsonResponse, Headers] | None:
-        """The answer and its ``/v2`` headers for a ``GET`` or ``HEAD`` of a beers route, exactly
-        as the ASGI path would send them; ``None`` for every other request (ASGI serves it)."""
+    ) -> tuple[JsonResponse, bytes] | None:
+        """The answer to a ``GET`` or ``HEAD`` of a beers route and all its header lines, as the
+        ASGI path sends them (``response_headers``); ``None`` for any other request."""
         if method not in ("GET", "HEAD"):
             return None
         path = raw_path.decode("latin-1")
@@ -104,9 +106,10 @@ class PunkApi:
         if route is None:
             return None
         headers, allowed = self._quota(client)
-        if not allowed:
-            return rate_limited(), headers
-        return self._answer(method, route, path, query_string), headers
+        response = self._answer(method, route, path, query_string) if allowed else rate_limited()
+        if headers is _V2_HEADERS:
+            return response, _V2_HEADER_LINES + response.own_header_lines
+        return response, header_lines([JSON_CONTENT_TYPE, *headers]) + response.own_header_lines
 
     def _quota(self, client: tuple[str, int] | None) -> tuple[Headers, bool]:
         """The headers of a ``/v2`` answer to this client, and whether its quota allows it."""

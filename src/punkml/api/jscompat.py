@@ -33,6 +33,8 @@ _MOMENT_YEAR = re.compile(r"\d{1,4}", re.ASCII)
 
 def js_number(text: str) -> float:
     """``Number(text)`` as JavaScript computes it (``nan`` where JavaScript gives ``NaN``)."""
+    if text.isdigit() and text.isascii():  # the common case: plain decimal digits
+        return float(text)
     s = text.strip(_JS_WHITESPACE)
     if s == "":
         return 0.0

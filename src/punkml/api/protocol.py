@@ -22,11 +22,12 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from punkml.api.asgi import PunkApi, response_headers
+from punkml.api.asgi import PunkApi
 from punkml.api.limits import ConnectionLimits
 from punkml.api.responses import (
     JSON_CONTENT_TYPE,
     JsonResponse,
+    header_lines,
     header_timeout,
     headers_too_large,
     server_busy,
@@ -135,9 +136,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             or self.pipeline
             or (self.cycle is not None and not self.cycle.response_complete)
             or self.parser.should_upgrade()
-            or any(name in _BODY_HEADERS for name, _ in self.headers)
         ):
             return False
+        for name, _ in self.headers:
+            if name in _BODY_HEADERS:
+                return False
         method = self.parser.get_method().decode("ascii")
         try:
             url = httptools.parse_url(self.url)
@@ -146,16 +149,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return False
         if found is None:
             return False
-        response, headers = found
+        response, lines = found
         keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
-        lines = [STATUS_LINE[response.status]]
-        for name, value in [
-            *self.server_state.default_headers,
-            *response_headers(response, headers),
-        ]:
-            lines += (name, b": ", value, b"\r\n")
-        lines.append(b"\r\n" if keep_alive else b"connection: close\r\n\r\n")
-        self.transport.writelines([b"".join(lines), b"" if method == "HEAD" else response.body])
+        head = [STATUS_LINE[response.status], header_lines(self.server_state.default_headers)]
+        head += (lines, b"\r\n" if keep_alive else b"connection: close\r\n\r\n")
+        self.transport.writelines([b"".join(head), b"" if method == "HEAD" else response.body])
         self._answered = True
         if not keep_alive:
             self.transport.close()

@@ -161,7 +161,8 @@ def _read_per_page(value: str) -> object:
     if len(value) <= 18 and _plain_digits(value):
         number = int(value)
         return number if 1 <= number <= MAX_PER_PAGE else _INVALID
-    return _page_number(value) if _is_int(value, 1, MAX_PER_PAGE) else _INVALID
+    # Validated as 1..80, so its value is small however many leading zeros it has.
+    return int(js_number(value)) if _is_int(value, 1, MAX_PER_PAGE) else _INVALID
 
 
 def _read_number(value: str) -> object:

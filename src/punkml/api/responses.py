@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import orjson
 
@@ -50,6 +51,16 @@ class JsonResponse:
     status: int
     body: bytes
     headers: Headers = field(default_factory=list)
+
+    @cached_property
+    def own_header_lines(self) -> bytes:
+        """This answer's own headers and its ``content-length``, as lines, serialized once."""
+        return header_lines([*self.headers, (b"content-length", str(len(self.body)).encode())])
+
+
+def header_lines(headers: Headers) -> bytes:
+    """Headers as HTTP/1.1 sends them: one ``name: value`` line each, each ended by CRLF."""
+    return b"".join([name + b": " + value + b"\r\n" for name, value in headers])
 
 
 def boom(status: int, message: str, data: Sequence[ParamError] | None = None) -> JsonResponse:

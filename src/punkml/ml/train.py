@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from punkml.ml.data import RecipeTables, load_training_tables
 from punkml.ml.evaluate import Progress, cross_fit, evaluate_cv, evaluate_seed, seed_as_dict
+from punkml.ml.folds import CV_REPEATS
 from punkml.ml.models import make_model, training_mask
 from punkml.ml.registry import promote, promoted_version, save_model
 
@@ -43,15 +44,22 @@ def fit_model(tables: RecipeTables, model_type: str) -> IbuModel:
 
 
 def model_metrics(
-    tables: RecipeTables, model_type: str, *, with_cv: bool, progress: Progress | None = None
+    tables: RecipeTables,
+    model_type: str,
+    *,
+    with_cv: bool,
+    cv_repeats: int = CV_REPEATS,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Seed-protocol metrics (and, when ``with_cv``, grouped and random repeated-CV ones) of
-    this model type."""
+    """Seed-protocol metrics (and, when ``with_cv``, grouped and random ``cv_repeats`` x 5-fold
+    CV ones) of this model type."""
     metrics: dict[str, Any] = {"seed": seed_as_dict(evaluate_seed(tables, (model_type,)))[0]}
     if with_cv:
-        grouped = evaluate_cv(tables, (model_type,), progress=progress, grouped=True)
-        metrics["grouped"] = grouped[0].summary()
-        metrics["cv"] = evaluate_cv(tables, (model_type,), progress=progress)[0].summary()
+        for name, grouped in (("grouped", True), ("cv", False)):
+            [result] = evaluate_cv(
+                tables, (model_type,), progress=progress, grouped=grouped, repeats=cv_repeats
+            )
+            metrics[name] = result.summary()
     return metrics
 
 
@@ -62,6 +70,7 @@ def train_model(
     beers_file: Path | None = None,
     out_dir: Path | None = None,
     with_cv: bool = False,
+    cv_repeats: int = CV_REPEATS,
     promote_model: bool | None = None,
     progress: Progress | None = None,
 ) -> TrainResult:
@@ -74,7 +83,9 @@ def train_model(
     models_dir = out_dir or settings.models_dir
     tables = load_training_tables(settings, beers_file)
     model = fit_model(tables, model_type)
-    metrics = model_metrics(tables, model_type, with_cv=with_cv, progress=progress)
+    metrics = model_metrics(
+        tables, model_type, with_cv=with_cv, cv_repeats=cv_repeats, progress=progress
+    )
     if progress:
         progress("out-of-fold predictions and importances")
     crossed = cross_fit(tables, model_type)

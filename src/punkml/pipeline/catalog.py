@@ -204,7 +204,7 @@ class Catalog(Closeable):
                 # Registered Arrow objects are scanned lazily, with projection and filter pushdown.
                 con.register(
                     f"_lake_{name}",
-                    source if source is not None else LAKE_TABLES[name].view_schema.empty_table(),
+                    source if source is not None else LAKE_TABLES[name].empty(view=True),
                 )
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM _lake_{name}")
         con.execute(BEERS_LATEST_SQL)
@@ -260,7 +260,7 @@ def _persist_views(con: duckdb.DuckDBPyConnection, files: dict[str, list[str]]) 
     for name, paths in files.items():
         listing = "[" + ", ".join(_sql_text(path) for path in paths) + "]"
         if not paths:
-            con.register("_empty", LAKE_TABLES[name].view_schema.empty_table())
+            con.register("_empty", LAKE_TABLES[name].empty(view=True))
             con.execute(f"CREATE TABLE _empty_{name} AS SELECT * FROM _empty")
             con.unregister("_empty")
             source = f"_empty_{name}"

@@ -151,7 +151,7 @@ def _clean_block(
 
 def empty_tables() -> dict[str, pa.Table]:
     """The cleaned tables with no rows."""
-    return {table.name: table.schema.empty_table() for table in CLEANED_TABLES}
+    return {table.name: table.empty() for table in CLEANED_TABLES}
 
 
 def concat_tables(parts: Sequence[dict[str, pa.Table]]) -> dict[str, pa.Table]:

@@ -24,7 +24,6 @@ from punkml.cli_options import (
 from punkml.config import Settings
 from punkml.pipeline.external_catalog import open_external_catalog
 from punkml.pipeline.schedule import Schedule, parse_duration
-from punkml.source.client import PunkClient
 
 # The stage's modules are imported inside each command, not here: `punkml --help` must load
 # only the command definitions (no pyarrow, DuckDB, scikit-learn…).
@@ -190,6 +189,7 @@ def ingest_run(
     from dataclasses import replace
 
     from punkml.pipeline.runner import run_ingestion
+    from punkml.source.client import PunkClient
 
     settings = _settings(home, writes=True, stream=stream, lake=lake)
     schedule = Schedule.from_options(every, cron)

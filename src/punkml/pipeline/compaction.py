@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 from punkml.errors import LakeError, StreamError
 from punkml.pipeline.lake import CONSUMER_DIRS, RAW_DIR, Lake, batch_file_name, batch_range
-from punkml.pipeline.raw import RAW_SUFFIX, gzip_bytes
+from punkml.pipeline.lake_schema import PARQUET_SUFFIX, RAW_SUFFIX
+from punkml.pipeline.raw import gzip_bytes
 from punkml.pipeline.stream import Lease, Stream, new_holder_id
-from punkml.pipeline.transform import PARQUET_SUFFIX
 
 log = logging.getLogger(__name__)
 

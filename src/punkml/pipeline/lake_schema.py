@@ -131,6 +131,11 @@ class LakeTable:
                 return column
         raise KeyError(f"table {self.name} has no column {name!r}")
 
+    def empty(self, *, view: bool = False) -> pa.Table:
+        """A table with no rows and the files' columns (``view``: the catalog view's columns)."""
+        # Not ``Schema.empty_table()``: that imports pandas, a second of start-up in a delivery.
+        return pa.Table.from_batches([], schema=self.view_schema if view else self.schema)
+
     def table(self, columns: Mapping[str, Any]) -> pa.Table:
         """An Arrow table from columns given by name (arrays or Python lists); every column of
         the schema must be given, and no other."""

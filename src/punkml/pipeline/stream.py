@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 from urllib.parse import parse_qs, urlparse
 
 from punkml.closing import Closeable
@@ -41,9 +41,12 @@ class LeaseLostError(StreamError):
     """This process no longer holds the consumer's lease (it expired and another took over)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One record read from the stream."""
+class Record(NamedTuple):
+    """One record read from the stream.
+
+    A named tuple rather than a frozen dataclass: a delivery makes one per record it reads, and
+    a tuple is built four times faster (a tenth of the cleaned delivery's Python time went there).
+    """
 
     seq: int
     partition_key: str
@@ -343,14 +346,9 @@ class SqliteStream(Closeable):
                 ).fetchall()
         except sqlite3.Error as exc:
             raise StreamError(f"cannot read the stream {self.path}: {exc}") from exc
-        records: list[Record] = []
-        size = 0
-        for seq, key, arrived, data in rows:
-            if max_bytes is not None and records and size + len(data) > max_bytes:
-                break
-            records.append(Record(seq, key, arrived, bytes(data)))
-            size += len(data)
-        return records
+        if max_bytes is not None:
+            rows = rows[: _fitting(rows, max_bytes)]
+        return list(map(Record._make, rows))
 
     def consumer(self, name: str) -> ConsumerState:
         _check_consumer_name(name)
@@ -527,6 +525,16 @@ def holder_is_dead(holder: str) -> bool:
     except OSError:
         return False
     return stat.rpartition(")")[2].split()[:1] == ["Z"]
+
+
+def _fitting(rows: list[tuple[int, str, int, bytes]], max_bytes: int) -> int:
+    """How many of ``rows`` (at least one) fit in ``max_bytes`` of data."""
+    size = 0
+    for count, (_, _, _, data) in enumerate(rows):
+        size += len(data)
+        if size > max_bytes:
+            return max(1, count)
+    return len(rows)
 
 
 def check_record(key: str, data: bytes) -> None:

@@ -9,7 +9,6 @@ import typer
 
 from punkml.cli_options import HomeOption
 from punkml.config import Settings
-from punkml.source.dataset import BEER_COUNT, PACKAGE, VERSION, fetch_dataset
 
 # The stage's modules are imported inside each command, not here: `punkml --help` must load
 # only the command definitions (no pyarrow, DuckDB, scikit-learn…).
@@ -32,6 +31,7 @@ def fetch(
     home: HomeOption = None,
 ) -> None:
     """Fetch punkapi-db@2.6.0 with npm, verify its SHA-512 integrity, and cache data.json."""
+    from punkml.source.dataset import BEER_COUNT, PACKAGE, VERSION, fetch_dataset
 
     settings = Settings.for_command(home, writes=True)
     path = fetch_dataset(from_file=from_file, cache=settings.cache_dir, force=force)

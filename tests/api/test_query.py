@@ -331,6 +331,7 @@ def test_unknown_parameters_are_ignored(beers: list[dict[str, Any]]) -> None:
         ("99999999999999999999999", "5", []),
         ("+2", "010", list(range(11, 21))),
         ("1", "+80", list(range(1, 81))),
+        ("+1", "+1", [1]),  # the signed form's lower bounds
         ("1", "0000000000000000080", list(range(1, 81))),  # leading zeros: still 80 per page
     ],
 )
@@ -363,7 +364,7 @@ def test_bad_page(value: str) -> None:
     ]
 
 
-@pytest.mark.parametrize("value", ["0", "81", "-5", "", "ten", "80.0"])
+@pytest.mark.parametrize("value", ["0", "81", "-5", "", "ten", "80.0", "+81", "+0"])
 def test_bad_per_page(value: str) -> None:
     assert errors_of(per_page=value) == [
         {

@@ -241,3 +241,26 @@ def test_the_list_shows_what_each_version_recorded(tmp_path: Path, small_model: 
         (first, "baseline", created, {"seed": {"mae": 1.0}}),
         (second, "?", "?", {}),
     ]
+
+
+def test_the_model_file_is_the_one_the_manifest_names(
+    tmp_path: Path, small_model: IbuModel
+) -> None:
+    from punkml.ml.registry import sha256_file
+
+    path = save(tmp_path, small_model, "v1")
+    manifest = json.loads((path / MANIFEST_FILE).read_text())
+    (path / MODEL_FILE).rename(path / "renamed.skops")
+    with pytest.raises(ModelError) as missing:
+        load_model(path)
+    assert str(missing.value) == f"model file missing: {path / MODEL_FILE}"
+    (path / MANIFEST_FILE).write_text(json.dumps({**manifest, "model_file": "renamed.skops"}))
+    assert load_model(path)[0].feature_names_ == small_model.feature_names_
+    (path / "renamed.skops").write_bytes(b"not the model")  # changed after training
+    with pytest.raises(ModelError) as tampered:
+        load_model(path)
+    assert str(tampered.value) == (
+        f"refusing to load {path / 'renamed.skops'}: its SHA-256 is "
+        f"{sha256_file(path / 'renamed.skops')} but the manifest records {manifest['sha256']}; "
+        "the file changed after training: retrain, or restore it"
+    )

@@ -200,6 +200,21 @@ def test_glue_tables_are_the_generated_table_inputs_of_the_lake_schema() -> None
     assert locals_()["cleaned_tables"] == "${toset(keys(local.glue_cleaned_tables))}"
 
 
+def test_tables_of_older_deployments_are_moved_not_recreated() -> None:
+    """Before one resource per table, the cleaned tables were ``cleaned["<table>"]``: every one of
+    them has a ``moved`` block to its generated resource, so an upgrade renames state in place."""
+    from punkml.pipeline.lake_schema import CLEANED_TABLES
+
+    generated_tables = generated()["resource"]["aws_glue_catalog_table"]
+    moves = {block["from"]: block["to"] for block in config().get("moved", [])}
+    expected = {
+        f'${{aws_glue_catalog_table.cleaned["{t.name}"]}}': f"${{aws_glue_catalog_table.{t.name}}}"
+        for t in CLEANED_TABLES
+    }
+    assert moves == expected, moves
+    assert all(target.split(".")[-1].rstrip("}") in generated_tables for target in moves.values())
+
+
 def test_terraform_prefixes_are_the_lake_schema_directories() -> None:
     from punkml.pipeline.lake_schema import BEERS, RAW
 

@@ -111,6 +111,76 @@ def test_the_monotone_regressor_refuses_constraints_it_cannot_apply() -> None:
         regressor.fit(X, np.full(30, 40.0))
 
 
+def floor_data(n: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    """Column 0 a Tinseth-like load (0-200), column 1 noise; IBU = 0.9 x the load + 5."""
+    rng = np.random.default_rng(3)
+    X = np.column_stack([rng.uniform(0.0, 200.0, n), rng.normal(size=n)])
+    return X, 0.9 * X[:, 0] + 5.0
+
+
+def floored_regressor(**params: Any) -> Any:
+    from punkml.ml.models import MonotoneRecipeRegressor
+
+    params = {"tinseth_column": 0, "n_estimators": 50, **params}
+    return MonotoneRecipeRegressor(columns=(0, 1), increasing=(0,), **params)
+
+
+def test_the_floor_ratio_is_the_stated_quantile_of_ibu_over_tinseth() -> None:
+    X, y = floor_data()
+    model = floored_regressor(floor_quantile=0.25, floor_min_tinseth=60.0).fit(X, y)
+    hopped = X[:, 0] > 60.0
+    assert model.floor_ratio_ == pytest.approx(np.quantile(y[hopped] / X[hopped, 0], 0.25))
+    assert model.floor_cap_ == pytest.approx(y.max())
+
+
+def test_beyond_the_training_loads_the_prediction_follows_the_floor() -> None:
+    """Trees alone answer a recipe hopped past every training beer with their most bitter
+    neighbours' IBU; the floor lifts it towards ratio x Tinseth, capped at the largest label."""
+    X, y = floor_data()
+    floored = floored_regressor().fit(X, y)
+    plain = floored_regressor(tinseth_column=-1).fit(X, y)
+    far = np.array([[180.0, 0.0], [400.0, 0.0], [4000.0, 0.0]])
+    expected = np.minimum(floored.floor_ratio_ * far[:, 0], floored.floor_cap_)
+    np.testing.assert_allclose(floored.floor(far), expected)
+    assert np.all(floored.predict(far) >= expected)
+    assert floored.predict(far)[2] == pytest.approx(floored.floor_cap_)
+    assert plain.predict(far)[1] < floored.predict(far)[1]
+    np.testing.assert_array_equal(plain.floor(far), np.zeros(3))
+
+
+def test_too_few_hopped_training_beers_give_no_floor() -> None:
+    X, y = floor_data()
+    model = floored_regressor(floor_min_tinseth=195.0).fit(X, y)  # fewer than 5 beers above
+    assert model.floor_ratio_ == 0.0
+    np.testing.assert_array_equal(model.floor(X), np.zeros(len(X)))
+
+
+def test_a_floor_quantile_outside_0_1_is_refused_by_name() -> None:
+    X, y = floor_data()
+    with pytest.raises(ModelError, match="floor_quantile"):
+        floored_regressor(floor_quantile=1.5).fit(X, y)
+
+
+def test_the_forest_member_answers_the_same_for_one_row_and_for_a_batch() -> None:
+    """One recipe goes through the flattened trees, a batch through scikit-learn, a large batch in
+    row chunks on two threads: the same answers."""
+    X, y = floor_data(200)
+    X[::7, 1] = np.nan  # a missing free value is filled with the training median
+    model = floored_regressor(forest_trees=40).fit(X, y)
+    batch = model.predict(np.repeat(X[:3], 30, axis=0))[::30]
+    one_by_one = np.array([model.predict(X[i : i + 1])[0] for i in range(3)])
+    np.testing.assert_allclose(one_by_one, batch, rtol=1e-12)
+    from punkml.ml.fast_forest import PARALLEL_MIN_ROWS
+    from punkml.ml.models import set_threads
+
+    many = np.repeat(X[:3], PARALLEL_MIN_ROWS // 3 + 1, axis=0)
+    single_threaded = model.predict(many)
+    set_threads(model, 2)  # row chunks on two threads: the same bits
+    np.testing.assert_array_equal(model.predict(many), single_threaded)
+    without_forest = floored_regressor(forest_trees=0).fit(X, y)
+    assert not np.allclose(without_forest.predict(X[:3]), model.predict(X[:3]))
+
+
 # -- physics: property tests over dataset recipes and random recipes ---------------------------
 
 

@@ -330,8 +330,15 @@ def compare_learners(
     folds = grouped_folds(recipe_groups(pool), repeats=repeats)
     mean: dict[str, Any] = {"forest_aggregate": "mean"}
     candidates: dict[str, Any] = {
-        "monotone gradient boosting (served)": monotone_recipe_regressor(),
-        "monotone gradient boosting, depth 4": monotone_recipe_regressor(max_depth=4),
+        "monotone boosting + monotone extra trees, Tinseth floor (served)": (
+            monotone_recipe_regressor()
+        ),
+        "monotone boosting + monotone extra trees, no floor": monotone_recipe_regressor(
+            tinseth_column=-1
+        ),
+        "monotone gradient boosting alone (served before)": monotone_recipe_regressor(
+            forest_trees=0, tinseth_column=-1
+        ),
         "physics linear (Huber on log Tinseth, gravity, colour)": recipe_regressor(("linear",)),
         "xgboost on all features (monotone in Tinseth only)": recipe_regressor(("xgb",)),
         "extra trees (300), median of the trees (served before)": recipe_regressor(("trees",)),

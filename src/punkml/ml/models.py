@@ -5,12 +5,13 @@ split-conformal interval calibrated on the training data only (CV+ style: out-of
 of the training rows over grouped folds, so near-duplicate recipes never calibrate each other,
 then the regressor refitted on all of them).
 
-The recipe regressor (``MonotoneRecipeRegressor``) predicts log(1 + IBU) with gradient-boosted
-trees constrained to be non-decreasing in every hop feature it reads (the Tinseth estimate and
-alpha acid / hop mass boiled at least 60, 45, 30, 15, 5 and 0 minutes, plus whirlpool): more
-boil hops or a longer boil never lower a prediction, dry hops do not enter it, and a sum of
-hundreds of small trees varies smoothly instead of answering with one training beer's label.
-It was chosen by grouped cross-validation (``punkml evaluate --protocol compare``); the
+The recipe regressor (``MonotoneRecipeRegressor``) predicts log(1 + IBU) with the average of
+gradient-boosted trees and extremely randomized trees, both constrained to be non-decreasing in
+every hop feature they read (the Tinseth estimate and alpha acid / hop mass boiled at least 60,
+45, 30, 15, 5 and 0 minutes, plus whirlpool), then never answers below a learnt fraction of the
+Tinseth estimate: more boil hops or a longer boil never lower a prediction, dry hops do not enter
+it, and averages of hundreds of trees vary smoothly instead of answering with one training beer's
+label. It was chosen by grouped cross-validation (``punkml evaluate --protocol compare``); the
 candidates it was compared with live in ``punkml.ml.learners``.
 """
 
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
 from punkml.errors import ModelError
+from punkml.ml.fast_forest import FLAT_FOREST_MAX_ROWS, PARALLEL_MIN_ROWS, FlatForest
 from punkml.ml.features import (
     FREE_RECIPE_FEATURES,
     MONOTONE_HOP_FEATURES,
@@ -64,23 +66,42 @@ def baseline_regressor() -> Any:
 
 
 class MonotoneRecipeRegressor(RegressorMixin, BaseEstimator):
-    """Gradient-boosted trees on log(1 + IBU), non-decreasing in the ``increasing`` columns.
+    """Monotone boosting and monotone extra trees on log(1 + IBU), floored by the Tinseth estimate.
 
     ``columns``: the positions of the feature matrix the model reads; ``increasing``: those of
-    them (positions in the full matrix) the prediction may only grow with. Every other parameter
-    is XGBoost's.
+    them (positions in the full matrix) the prediction may only grow with. Two members, each
+    non-decreasing in the ``increasing`` columns, are averaged in log space:
+
+    - gradient-boosted trees (XGBoost's ``n_estimators``, ``max_depth``, ``learning_rate``,
+      ``subsample``, ``colsample_bytree``, ``min_child_weight``);
+    - ``forest_trees`` extremely randomized trees (scikit-learn, ``monotonic_cst``, every column
+      a split candidate, leaves of one beer; missing free values filled with the training
+      median; the mean of the trees, so that the answer is smooth, not one beer's label).
+      ``forest_trees=0`` leaves the forest out.
+
+    Then a physical floor: the prediction is at least ``ratio x Tinseth``, capped at the largest
+    training IBU, where ``ratio`` is the ``floor_quantile`` quantile of IBU / Tinseth over the
+    training beers whose Tinseth estimate (column ``tinseth_column``) exceeds
+    ``floor_min_tinseth``. Trees cannot answer above the labels they were fitted on, so without
+    it a recipe hopped beyond every training beer gets its most bitter neighbours' IBU; the floor
+    lets the answer follow the physics there. A maximum of non-decreasing functions is
+    non-decreasing, so the whole stays monotone. ``tinseth_column=-1`` leaves the floor out.
     """
 
     def __init__(
         self,
         columns: tuple[int, ...] = (),
         increasing: tuple[int, ...] = (),
-        n_estimators: int = 300,
+        n_estimators: int = 150,
         max_depth: int = 3,
-        learning_rate: float = 0.05,
+        learning_rate: float = 0.1,
         subsample: float = 0.8,
         colsample_bytree: float = 0.8,
         min_child_weight: float = 1.0,
+        forest_trees: int = 50,
+        tinseth_column: int = -1,
+        floor_quantile: float = 0.4,
+        floor_min_tinseth: float = 60.0,
         random_state: int = SEED,
         n_jobs: int = XGB_THREADS,
     ) -> None:
@@ -92,18 +113,27 @@ class MonotoneRecipeRegressor(RegressorMixin, BaseEstimator):
         self.subsample = subsample
         self.colsample_bytree = colsample_bytree
         self.min_child_weight = min_child_weight
+        self.forest_trees = forest_trees
+        self.tinseth_column = tinseth_column
+        self.floor_quantile = floor_quantile
+        self.floor_min_tinseth = floor_min_tinseth
         self.random_state = random_state
         self.n_jobs = n_jobs
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> MonotoneRecipeRegressor:
         import numpy as np
+        from sklearn.ensemble import ExtraTreesRegressor
         from xgboost import XGBRegressor
 
         columns = list(self.columns) or list(range(X.shape[1]))
         unknown = set(self.increasing) - set(columns)
         if unknown:
             raise ModelError(f"increasing columns {sorted(unknown)} are not among the columns read")
-        log_y = np.log1p(np.clip(np.asarray(y, dtype=float), 0, None))
+        if not 0.0 <= self.floor_quantile <= 1.0:
+            raise ModelError(f"floor_quantile must be in [0, 1]; got {self.floor_quantile}")
+        y = np.clip(np.asarray(y, dtype=float), 0, None)
+        log_y = np.log1p(y)
+        constraints = tuple(1 if c in self.increasing else 0 for c in columns)
         self.booster_ = XGBRegressor(
             n_estimators=self.n_estimators,
             max_depth=self.max_depth,
@@ -111,26 +141,105 @@ class MonotoneRecipeRegressor(RegressorMixin, BaseEstimator):
             subsample=self.subsample,
             colsample_bytree=self.colsample_bytree,
             min_child_weight=self.min_child_weight,
-            monotone_constraints=tuple(1 if c in self.increasing else 0 for c in columns),
+            monotone_constraints=constraints,
             random_state=self.random_state,
             n_jobs=self.n_jobs,
         ).fit(X[:, columns], log_y)
         self.columns_ = tuple(columns)
+        self.forest_: Any = None
+        if self.forest_trees > 0:
+            fill = np.nanmedian(np.where(np.isfinite(X[:, columns]), X[:, columns], np.nan), axis=0)
+            self.fill_ = np.nan_to_num(fill, nan=0.0)
+            self.forest_ = ExtraTreesRegressor(
+                n_estimators=self.forest_trees,
+                max_features=1.0,
+                monotonic_cst=list(constraints),
+                random_state=self.random_state,
+                # One thread: a threaded forest sums its trees in a varying order, and
+                # predictions must be bit-for-bit reproducible.
+                n_jobs=1,
+            ).fit(self._filled(X), log_y)
+        self.floor_ratio_, self.floor_cap_ = 0.0, 0.0
+        if self.tinseth_column >= 0:
+            tinseth = X[:, self.tinseth_column]
+            hopped = np.isfinite(tinseth) & (tinseth > self.floor_min_tinseth)
+            if hopped.sum() >= MIN_FLOOR_BEERS:
+                ratios = y[hopped] / tinseth[hopped]
+                self.floor_ratio_ = float(np.quantile(ratios, self.floor_quantile))
+                self.floor_cap_ = float(y.max())
         return self
 
+    def _filled(self, X: np.ndarray) -> np.ndarray:
+        """The columns read, missing values replaced by their training median (the forest's
+        input)."""
+        import numpy as np
+
+        selected = np.asarray(X[:, list(self.columns_)], dtype=float)
+        return np.where(np.isfinite(selected), selected, self.fill_)
+
+    def _forest_log(self, X: np.ndarray) -> np.ndarray:
+        # scikit-learn pays ~0.15 ms per tree per call: fine for a batch, too much for one recipe
+        # in the API, where the flattened copy of the trees answers in well under 1 ms.
+        filled = self._filled(X)
+        if len(filled) <= FLAT_FOREST_MAX_ROWS:
+            flat: FlatForest | None = self.__dict__.get("_flat_cache")
+            if flat is None:
+                flat = FlatForest.from_forest(self.forest_)
+                self.__dict__["_flat_cache"] = flat
+            return flat.predict(filled)
+        # One thread per tree sum: a threaded forest adds its trees in a varying order, and
+        # predictions must be bit-for-bit reproducible. Large batches go in row chunks on
+        # ``n_jobs`` threads instead (the trees release the GIL; each row is summed in order).
+        self.forest_.n_jobs = 1
+        if self.n_jobs > 1 and len(filled) >= PARALLEL_MIN_ROWS:
+            from concurrent.futures import ThreadPoolExecutor
+
+            import numpy as np
+
+            with ThreadPoolExecutor(self.n_jobs) as pool:
+                parts = list(pool.map(self.forest_.predict, np.array_split(filled, self.n_jobs)))
+            return np.concatenate(parts)
+        prediction: np.ndarray = self.forest_.predict(filled)
+        return prediction
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The flattened trees are a cache rebuilt on first use; they are not stored.
+        state: dict[str, Any] = super().__getstate__()
+        state.pop("_flat_cache", None)
+        return state
+
     def predict_log(self, X: np.ndarray) -> np.ndarray:
-        """Predicted log(1 + IBU)."""
+        """Predicted log(1 + IBU) of the members (before the floor)."""
         import numpy as np
 
         prediction: np.ndarray = np.asarray(
             self.booster_.predict(X[:, list(self.columns_)]), dtype=float
         )
+        if getattr(self, "forest_", None) is not None:
+            prediction = (prediction + self._forest_log(X)) / 2.0
         return prediction
+
+    def floor(self, X: np.ndarray) -> np.ndarray:
+        """The physical floor of each row's prediction (IBU): 0 without one."""
+        import numpy as np
+
+        ratio = getattr(self, "floor_ratio_", 0.0)
+        if ratio <= 0.0:
+            return np.zeros(len(X))
+        tinseth = np.nan_to_num(np.asarray(X[:, self.tinseth_column], dtype=float), nan=0.0)
+        floor: np.ndarray = np.minimum(ratio * np.clip(tinseth, 0.0, None), self.floor_cap_)
+        return floor
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         import numpy as np
 
-        return np.clip(np.expm1(self.predict_log(X)), 0.0, None)
+        members = np.clip(np.expm1(self.predict_log(X)), 0.0, None)
+        return np.maximum(members, self.floor(X))
+
+
+# Fewer training beers above the floor's Tinseth threshold than this: no floor (too few to
+# estimate a ratio from).
+MIN_FLOOR_BEERS = 5
 
 
 def monotone_recipe_regressor(**params: Any) -> MonotoneRecipeRegressor:
@@ -139,6 +248,7 @@ def monotone_recipe_regressor(**params: Any) -> MonotoneRecipeRegressor:
     names = feature_names()
     increasing = tuple(names.index(name) for name in MONOTONE_HOP_FEATURES)
     free = tuple(names.index(name) for name in FREE_RECIPE_FEATURES)
+    params.setdefault("tinseth_column", names.index("tinseth_ibu"))
     return MonotoneRecipeRegressor(columns=increasing + free, increasing=increasing, **params)
 
 

@@ -50,6 +50,8 @@ TRUSTED_TYPES = (
     "numpy.dtype",
     "builtins.tuple",
     "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._forest.ExtraTreesRegressor",
+    "sklearn.tree._classes.ExtraTreeRegressor",
 )
 
 

@@ -138,10 +138,12 @@ def model_card(model: IbuModel, metrics: dict[str, Any], fingerprint: str, *, so
             "- Original baseline: SimpleImputer(constant -99) + XGBRegressor(100 trees, depth 5, "
             "random_state 42) on abv, target_fg, target_og, ebc, srm, ph."
             if model.model_type == "baseline"
-            else "- Recipe model: gradient-boosted trees on log(1 + IBU), non-decreasing in every "
-            "hop feature (Tinseth estimate with a per-variety alpha-acid table; alpha acid and hop "
-            "mass boiled at least 60/45/30/15/5/0 minutes), free in malt, gravity, colour and "
-            "yeast; dry hops left out. Chosen by grouped 5x5 CV (identical hop bills kept in one "
+            else "- Recipe model: the average (log 1 + IBU) of gradient-boosted trees and "
+            "extremely randomized trees, both non-decreasing in every hop feature (Tinseth "
+            "estimate with a per-variety alpha-acid table; alpha acid and hop mass boiled at "
+            "least 60/45/30/15/5/0 minutes), free in malt, gravity, colour and yeast; dry hops "
+            "left out; never below a learnt fraction of the Tinseth estimate (capped at the "
+            "largest training IBU). Chosen by grouped 5x5 CV (identical hop bills kept in one "
             "fold)."
         ),
         "",

@@ -79,6 +79,11 @@ def test_numbers_accept_javascript_float_forms(beers: list[dict[str, Any]]) -> N
         assert run(beers, abv_gt=spelled) == reference
 
 
+def test_signed_and_exponent_forms_down_to_zero_are_numbers() -> None:
+    query = q.parse_beer_query({"abv_gt": "+0", "ibu_gt": "+0.5", "ebc_gt": "0e5"})
+    assert (query.abv_gt, query.ibu_gt, query.ebc_gt) == (0.0, 0.5, 0.0)
+
+
 def test_a_beer_without_the_field_never_compares() -> None:
     beers = [{"id": 1, "abv": 5}, {"id": 2}]
     assert run(beers, abv_lt="10") == [1]

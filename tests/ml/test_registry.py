@@ -264,3 +264,47 @@ def test_the_model_file_is_the_one_the_manifest_names(
         f"{sha256_file(path / 'renamed.skops')} but the manifest records {manifest['sha256']}; "
         "the file changed after training: retrain, or restore it"
     )
+
+
+def test_a_folder_without_a_manifest_or_a_file_without_a_model_is_refused(
+    tmp_path: Path, small_model: IbuModel
+) -> None:
+    import skops.io as sio
+
+    from punkml.ml.registry import sha256_file
+
+    with pytest.raises(ModelError) as not_a_version:
+        load_model(tmp_path)
+    assert str(not_a_version.value) == (
+        f"{tmp_path} is not a model version: {MANIFEST_FILE} is missing"
+    )
+    path = save(tmp_path, small_model, "v1")
+    sio.dump({"coefficients": [1.0, 2.0]}, path / MODEL_FILE)  # trusted types, but no model
+    manifest = json.loads((path / MANIFEST_FILE).read_text())
+    manifest["sha256"] = sha256_file(path / MODEL_FILE)
+    (path / MANIFEST_FILE).write_text(json.dumps(manifest))
+    with pytest.raises(ModelError) as not_a_model:
+        load_model(path)
+    assert str(not_a_model.value) == f"{path / MODEL_FILE} does not hold an IBU model"
+
+
+def test_a_version_records_the_versions_of_the_libraries_it_needs() -> None:
+    from importlib.metadata import version
+
+    from punkml.ml.registry import library_versions
+
+    versions = library_versions()
+    packages = set(versions) - {"python"}
+    assert {"punkml", "scikit-learn", "numpy", "skops"} < packages
+    assert packages & {"xgboost-cpu", "xgboost"}  # whichever XGBoost distribution is installed
+    assert all(versions[package] == version(package) for package in packages)
+
+
+def test_an_unsafe_version_name_is_refused_with_what_is_allowed() -> None:
+    from punkml.ml.registry import check_version
+
+    with pytest.raises(ModelError) as refused:
+        check_version("../etc")
+    assert str(refused.value) == (
+        "invalid model version '../etc': letters, digits, '.', '_', '-' only"
+    )

@@ -1,13 +1,15 @@
 """Fast evaluation of a fitted extra-trees forest: every tree walked at once for a few rows, the
 median of the trees in bounded row chunks for many.
 
-Used by the candidate learners of ``punkml evaluate --protocol compare``
-(``punkml.ml.learners.RecipeRegressor``): scikit-learn's forests pay ~0.15 ms per tree per call,
+Used by the served recipe regressor (``punkml.ml.models.MonotoneRecipeRegressor``) and the
+candidate learners of ``punkml evaluate --protocol compare`` (``punkml.ml.learners``), through
+``FlatForestCache`` and ``on_threads``: scikit-learn's forests pay ~0.15 ms per tree per call,
 fine for a batch, too much when one recipe is asked many times.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -91,6 +93,40 @@ class FlatForest:
             total += per_tree
         result: np.ndarray = total / len(leaves)
         return result
+
+
+class FlatForestCache:
+    """For estimators that ask fitted forests: ``_flat_forest(forest)`` gives the forest's
+    flattened copy, built on first use and kept in the instance, never stored with it."""
+
+    def _flat_forest(self, forest: Any) -> FlatForest:
+        cache: dict[int, FlatForest] = self.__dict__.setdefault("_flat_cache", {})
+        flat = cache.get(id(forest))
+        if flat is None:
+            flat = cache[id(forest)] = FlatForest.from_forest(forest)
+        return flat
+
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().__getstate__()  # type: ignore[assignment]
+        state.pop("_flat_cache", None)
+        return state
+
+
+def on_threads(
+    predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray, threads: int
+) -> np.ndarray:
+    """``predict(X)``, in row chunks on ``threads`` threads when ``X`` has at least
+    ``PARALLEL_MIN_ROWS`` rows (the trees release the GIL). ``predict`` must sum each row's trees
+    in order on one thread (a forest with ``n_jobs=1``): then the result does not depend on the
+    chunking, bit for bit."""
+    import numpy as np
+
+    if threads <= 1 or len(X) < PARALLEL_MIN_ROWS:
+        return predict(X)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as pool:
+        return np.concatenate(list(pool.map(predict, np.array_split(X, threads))))
 
 
 FOREST_AGGREGATES = ("mean", "median")

@@ -18,10 +18,10 @@ from punkml.errors import ModelError
 from punkml.ml.fast_forest import (
     FLAT_FOREST_MAX_ROWS,
     FOREST_AGGREGATES,
-    PARALLEL_MIN_ROWS,
-    FlatForest,
+    FlatForestCache,
     forest_median,
     is_forest_pipeline,
+    on_threads,
 )
 from punkml.ml.features import INCREASING_FEATURES, feature_names
 from punkml.ml.models import SEED, XGB_THREADS
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-class RecipeRegressor(RegressorMixin, BaseEstimator):
+class RecipeRegressor(FlatForestCache, RegressorMixin, BaseEstimator):
     """Blend of members fitted on log(1 + IBU); see the module docstring.
 
     ``members``: any of ``xgb`` (gradient boosting), ``trees`` (extremely randomized trees),
@@ -102,26 +102,10 @@ class RecipeRegressor(RegressorMixin, BaseEstimator):
         # scikit-learn's forests pay ~0.15 ms per tree per call: fine for a batch, too much for
         # one recipe in the API, where the flattened copy of the trees answers in well under 1 ms.
         if len(X) <= FLAT_FOREST_MAX_ROWS and is_forest_pipeline(member):
-            flat = self._flat_forests().get(id(member))
-            if flat is None:
-                flat = FlatForest.from_forest(member[-1])
-                self._flat_forests()[id(member)] = flat
+            flat = self._flat_forest(member[-1])
             return flat.predict(member[:-1].transform(X), self._aggregate())
-        if self.n_jobs > 1 and len(X) >= PARALLEL_MIN_ROWS and is_forest_pipeline(member):
-            # Row chunks on threads (the trees release the GIL); each row's trees are still summed
-            # in order on one thread, so the result does not depend on the chunking.
-            from concurrent.futures import ThreadPoolExecutor
-
-            import numpy as np
-
-            with ThreadPoolExecutor(self.n_jobs) as pool:
-                parts = list(
-                    pool.map(
-                        lambda rows: self._plain_predict(member, rows),
-                        np.array_split(X, self.n_jobs),
-                    )
-                )
-            return np.concatenate(parts)
+        if is_forest_pipeline(member):
+            return on_threads(lambda rows: self._plain_predict(member, rows), X, self.n_jobs)
         return self._plain_predict(member, X)
 
     def _plain_predict(self, member: Any, X: np.ndarray) -> np.ndarray:
@@ -129,19 +113,6 @@ class RecipeRegressor(RegressorMixin, BaseEstimator):
             return forest_median(member, X)
         prediction: np.ndarray = member.predict(X)
         return prediction
-
-    def _flat_forests(self) -> dict[int, FlatForest]:
-        cache: dict[int, FlatForest] | None = self.__dict__.get("_flat_cache")
-        if cache is None:
-            cache = {}
-            self.__dict__["_flat_cache"] = cache
-        return cache
-
-    def __getstate__(self) -> dict[str, Any]:
-        # The flattened trees are a cache rebuilt on first use; they are not stored.
-        state: dict[str, Any] = super().__getstate__()
-        state.pop("_flat_cache", None)
-        return state
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         import numpy as np

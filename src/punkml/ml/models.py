@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
 from punkml.errors import ModelError
-from punkml.ml.fast_forest import FLAT_FOREST_MAX_ROWS, PARALLEL_MIN_ROWS, FlatForest
+from punkml.ml.fast_forest import FLAT_FOREST_MAX_ROWS, FlatForestCache, on_threads
 from punkml.ml.features import (
     FREE_RECIPE_FEATURES,
     MONOTONE_HOP_FEATURES,
@@ -65,7 +65,7 @@ def baseline_regressor() -> Any:
     )
 
 
-class MonotoneRecipeRegressor(RegressorMixin, BaseEstimator):
+class MonotoneRecipeRegressor(FlatForestCache, RegressorMixin, BaseEstimator):
     """Monotone boosting and monotone extra trees on log(1 + IBU), floored by the Tinseth estimate.
 
     ``columns``: the positions of the feature matrix the model reads; ``increasing``: those of
@@ -182,31 +182,11 @@ class MonotoneRecipeRegressor(RegressorMixin, BaseEstimator):
         # in the API, where the flattened copy of the trees answers in well under 1 ms.
         filled = self._filled(X)
         if len(filled) <= FLAT_FOREST_MAX_ROWS:
-            flat: FlatForest | None = self.__dict__.get("_flat_cache")
-            if flat is None:
-                flat = FlatForest.from_forest(self.forest_)
-                self.__dict__["_flat_cache"] = flat
-            return flat.predict(filled)
+            return self._flat_forest(self.forest_).predict(filled)
         # One thread per tree sum: a threaded forest adds its trees in a varying order, and
-        # predictions must be bit-for-bit reproducible. Large batches go in row chunks on
-        # ``n_jobs`` threads instead (the trees release the GIL; each row is summed in order).
+        # predictions must be bit-for-bit reproducible; large batches go in row chunks instead.
         self.forest_.n_jobs = 1
-        if self.n_jobs > 1 and len(filled) >= PARALLEL_MIN_ROWS:
-            from concurrent.futures import ThreadPoolExecutor
-
-            import numpy as np
-
-            with ThreadPoolExecutor(self.n_jobs) as pool:
-                parts = list(pool.map(self.forest_.predict, np.array_split(filled, self.n_jobs)))
-            return np.concatenate(parts)
-        prediction: np.ndarray = self.forest_.predict(filled)
-        return prediction
-
-    def __getstate__(self) -> dict[str, Any]:
-        # The flattened trees are a cache rebuilt on first use; they are not stored.
-        state: dict[str, Any] = super().__getstate__()
-        state.pop("_flat_cache", None)
-        return state
+        return on_threads(self.forest_.predict, filled, self.n_jobs)
 
     def predict_log(self, X: np.ndarray) -> np.ndarray:
         """Predicted log(1 + IBU) of the members (before the floor)."""

@@ -256,6 +256,12 @@ def test_the_model_file_is_the_one_the_manifest_names(
     assert str(missing.value) == f"model file missing: {path / MODEL_FILE}"
     (path / MANIFEST_FILE).write_text(json.dumps({**manifest, "model_file": "renamed.skops"}))
     assert load_model(path)[0].feature_names_ == small_model.feature_names_
+    (path / "renamed.skops").rename(path / MODEL_FILE)  # a manifest naming none: model.skops
+    del manifest["model_file"]
+    (path / MANIFEST_FILE).write_text(json.dumps(manifest))
+    assert load_model(path)[0].feature_names_ == small_model.feature_names_
+    (path / MODEL_FILE).rename(path / "renamed.skops")
+    (path / MANIFEST_FILE).write_text(json.dumps({**manifest, "model_file": "renamed.skops"}))
     (path / "renamed.skops").write_bytes(b"not the model")  # changed after training
     with pytest.raises(ModelError) as tampered:
         load_model(path)

@@ -90,11 +90,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(port: int) -> tuple[subprocess.Popen[bytes], float]:
-    """Start ``punkml api serve --rate-limit 0``; return it and its start-up time in seconds."""
+def start_server(port: int, home: Path) -> tuple[subprocess.Popen[bytes], float]:
+    """Start ``punkml api serve --rate-limit 0`` in the deployment ``home`` (the dataset read from
+    where it is cached); return it and its start-up time in seconds."""
+    from punkml.config import cache_dir
+
+    env = {**os.environ, "PUNKML_CACHE_DIR": str(cache_dir())}
+    env.pop("PUNKML_HOME", None)
     command = [sys.executable, "-m", "punkml", "api", "serve", "--port", str(port)]
+    command += ["--home", str(home)]
     started = time.perf_counter()
-    process = subprocess.Popen([*command, "--rate-limit", "0"], stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([*command, "--rate-limit", "0"], stderr=subprocess.DEVNULL, env=env)
     while time.perf_counter() - started < 30:
         if process.poll() is not None:
             sys.exit(
@@ -384,7 +390,8 @@ def main() -> None:
     wrk = ensure_wrk()
     beers = load_beers()
     port = free_port()
-    process, startup_seconds = start_server(port)
+    home = Path(tempfile.mkdtemp(prefix="punkml-bench-api-"))
+    process, startup_seconds = start_server(port, home)
     base = f"http://127.0.0.1:{port}"
     try:
         check_bodies(base, beers)
@@ -436,6 +443,7 @@ def main() -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
+        shutil.rmtree(home, ignore_errors=True)
     if args.strict and not all(r.meets_target for r in results):
         sys.exit(1)
 

@@ -35,6 +35,8 @@ import httpx
 import orjson
 import uvloop
 
+from memory_transport import MemoryTransport
+
 URLS = (
     "/v2/beers?page=2&per_page=80",
     "/v2/beers?abv_gt=6&hops=citra",
@@ -253,37 +255,6 @@ def miss_cpu_rows(beers: list[dict[str, Any]], count: int = 5000) -> None:
         print(f"{label:<34} {micros:>8.1f} µs{both}")
 
 
-class CountingTransport(asyncio.Transport):
-    """A connection's transport that counts what the server writes and drops it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent_bytes = 0
-        self.closed = False
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8000)}.get(name)
-
-    def write(self, data: Any) -> None:
-        self.sent_bytes += len(data)
-
-    def writelines(self, chunks: Any) -> None:  # uvloop's sends them as they are, unjoined
-        for chunk in chunks:
-            self.write(chunk)
-
-    def close(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-
 async def _protocol_cpu(
     beers: list[dict[str, Any]], target: str, count: int, direct: bool
 ) -> float:
@@ -301,7 +272,7 @@ async def _protocol_cpu(
     config.load()
     protocol_class = guarded_protocol(ConnectionLimits(), direct=app if direct else None)
     protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
-    transport = CountingTransport()
+    transport = MemoryTransport(keep=False)
     protocol.connection_made(transport)
     requests = [
         f"GET {target.format(n=n)} HTTP/1.1\r\nhost: t\r\n\r\n".encode() for n in range(count)

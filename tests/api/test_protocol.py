@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 from uvicorn.server import ServerState
 
+from memory_transport import MemoryTransport
 from punkml.api.app import create_app
 from punkml.api.limits import MAX_URL_BYTES, ConnectionLimits
 from punkml.api.protocol import guarded_protocol
@@ -156,34 +157,11 @@ def test_pipelined_and_kept_alive_requests_are_all_answered(server: ApiServer) -
     assert received.count(b"HTTP/1.1 ") == 1 and received.startswith(b"HTTP/1.1 200")
 
 
-class RecordingTransport(asyncio.Transport):
-    """A connection's transport that keeps what the server writes."""
+class RecordingTransport(MemoryTransport):
+    """A connection's transport that keeps what the server writes, from a client at 10.0.0.9."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.sent = bytearray()
-        self.closed = False
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("10.0.0.9", 40000), "sockname": ("127.0.0.1", 8000)}.get(name, default)
-
-    def write(self, data: Any) -> None:
-        self.sent += data
-
-    def close(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def can_write_eof(self) -> bool:
-        return False
+        super().__init__(peer=("10.0.0.9", 40000))
 
 
 async def _exchange(rate_limit: int, request: bytes, *, direct: bool) -> tuple[bytes, int]:

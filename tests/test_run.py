@@ -43,7 +43,9 @@ def test_run_lands_every_beer_trains_predicts_and_reports(tmp_path: Path) -> Non
     lines = done.stdout.splitlines()
     assert any(line.startswith("ingest") and "325 beers" in line for line in lines)
     assert any("recipe" in line and "(promoted)" in line for line in lines)
-    assert any(line.startswith("train") and "1x5 CV MAE" in line for line in lines)
+    trained = [line for line in lines if line.startswith("train ") and "MAE" in line]
+    assert len(trained) == 2 and all("grouped 1x5 CV MAE" in line for line in trained)
+    assert all("random CV MAE" in line and "seed MAE" in line for line in trained)
 
     counts = _punkml(home, "sql", COUNTS, "--format", "json")
     assert counts.returncode == 0, counts.stderr

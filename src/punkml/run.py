@@ -318,12 +318,13 @@ def _train(settings: Settings, state: RunState, summary: RunSummary, say: Any) -
             state.models[model_type] = {"fingerprint": fingerprint, "version": version}
             state.save(settings)
             summary.models[model_type] = {"version": version, "metrics": metrics}
-            seed, cv = metrics["seed"], metrics["cv"]
+            seed, grouped, cv = metrics["seed"], metrics["grouped"], metrics["cv"]
+            # The grouped protocol chooses models, so it leads; random CV is reported beside it.
             say(
-                f"train       {model_type}: {version}; seed MAE {seed['mae']:.2f}, "
-                f"{repeats}x5 CV MAE {cv['mae_mean']:.2f} ± {cv['mae_sd']:.2f}, "
-                f"90% interval coverage {cv['coverage_mean']:.1%}"
-                + (" (promoted)" if result.promoted else "")
+                f"train       {model_type}: {version}; grouped {repeats}x5 CV MAE "
+                f"{grouped['mae_mean']:.2f} ± {grouped['mae_sd']:.2f} (90% interval coverage "
+                f"{grouped['coverage_mean']:.1%}), random CV MAE {cv['mae_mean']:.2f}, "
+                f"seed MAE {seed['mae']:.2f}" + (" (promoted)" if result.promoted else "")
             )
         if model_type == PROMOTED_TYPE:
             summary.promoted = version

@@ -177,6 +177,13 @@ def test_the_forest_member_answers_the_same_for_one_row_and_for_a_batch() -> Non
     single_threaded = model.predict(many)
     set_threads(model, 2)  # row chunks on two threads: the same bits
     np.testing.assert_array_equal(model.predict(many), single_threaded)
+    # A refit drops the flattened trees of the first fit (a new forest may reuse an old id).
+    assert model.__dict__.get("_flat_cache")
+    refitted = model.fit(X, 2.0 * y)
+    assert not refitted.__dict__.get("_flat_cache")
+    np.testing.assert_allclose(
+        refitted.predict(X[:1]), refitted.predict(np.repeat(X[:1], 80, axis=0))[:1], rtol=1e-12
+    )
     without_forest = floored_regressor(forest_trees=0).fit(X, y)
     assert not np.allclose(without_forest.predict(X[:3]), model.predict(X[:3]))
 

@@ -106,6 +106,10 @@ class FlatForestCache:
             flat = cache[id(forest)] = FlatForest.from_forest(forest)
         return flat
 
+    def _forget_flat_forests(self) -> None:
+        """Drop the flattened copies (a refit replaces the forests; an id may be reused)."""
+        self.__dict__.pop("_flat_cache", None)
+
     def __getstate__(self) -> dict[str, Any]:
         state: dict[str, Any] = super().__getstate__()  # type: ignore[assignment]
         state.pop("_flat_cache", None)

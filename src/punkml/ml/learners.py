@@ -77,6 +77,7 @@ class RecipeRegressor(FlatForestCache, RegressorMixin, BaseEstimator):
             raise ModelError(
                 f"unknown forest_aggregate {self.forest_aggregate!r}: use mean or median"
             )
+        self._forget_flat_forests()
         log_y = np.log1p(np.clip(np.asarray(y, dtype=float), 0, None))
         keep = np.ones(len(log_y), dtype=bool)
         if self.trim_fraction > 0 and len(log_y) >= 20:

@@ -131,6 +131,7 @@ class MonotoneRecipeRegressor(FlatForestCache, RegressorMixin, BaseEstimator):
             raise ModelError(f"increasing columns {sorted(unknown)} are not among the columns read")
         if not 0.0 <= self.floor_quantile <= 1.0:
             raise ModelError(f"floor_quantile must be in [0, 1]; got {self.floor_quantile}")
+        self._forget_flat_forests()
         y = np.clip(np.asarray(y, dtype=float), 0, None)
         log_y = np.log1p(y)
         constraints = tuple(1 if c in self.increasing else 0 for c in columns)

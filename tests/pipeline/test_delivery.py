@@ -347,14 +347,7 @@ def test_pages_are_sized_from_the_mean_record_size(
     settings: Settings, stream: SqliteStream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stream.put([("k", b"x" * 100)] * 30 + [("k", b"x" * 600)] * 5)
-    limits: list[int] = []
-    read = stream.read
-
-    def spy(after: int, limit: int, **kwargs: Any) -> list[Record]:
-        limits.append(limit)
-        return read(after, limit, **kwargs)
-
-    monkeypatch.setattr(stream, "read", spy)
+    limits = _spy_on_page_limits(stream, monkeypatch)
     config = DeliveryConfig(buffer_bytes=1000, page_records=50)
     stats = Deliverer(stream, RawSink(Lake.open(settings.lake_uri)), config).run(until_idle=True)
     assert stats.records == 35

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,12 +99,18 @@ def test_lease_is_exclusive_and_fenced(stream: SqliteStream) -> None:
     assert stream.consumer("raw").checkpoint == 0
 
 
-def test_an_expired_lease_is_taken_over(stream: SqliteStream) -> None:
+def _expired_and_taken_over(stream: SqliteStream) -> tuple[Any, Any]:
+    """A raw lease left to expire, then the lease another process took over: (stale, fresh)."""
     stale = stream.acquire_lease("raw", "elsewhere:1:a", 0.001)
     assert stale is not None
     time.sleep(0.01)
     fresh = stream.acquire_lease("raw", "elsewhere:2:b", 30)
     assert fresh is not None
+    return stale, fresh
+
+
+def test_an_expired_lease_is_taken_over(stream: SqliteStream) -> None:
+    stale, _fresh = _expired_and_taken_over(stream)
     with pytest.raises(LeaseLostError):
         stream.begin_batch(stale, 1, 1)
 
@@ -225,11 +232,7 @@ def test_lease_times_follow_the_ttl_and_the_holder_may_take_it_again(
 
 
 def test_a_lost_lease_neither_releases_nor_blocks_the_new_holder(stream: SqliteStream) -> None:
-    old = stream.acquire_lease("raw", "elsewhere:1:a", 0.001)
-    assert old is not None
-    time.sleep(0.01)
-    new = stream.acquire_lease("raw", "elsewhere:2:b", 30)
-    assert new is not None
+    old, new = _expired_and_taken_over(stream)
     stream.release_lease(old)  # too late: it is not the holder any more
     assert stream.consumer("raw").lease_holder == "elsewhere:2:b"
     with pytest.raises(LeaseLostError, match="taken over by another process"):

@@ -16,11 +16,13 @@ import pytest
 from punkml.config import Settings
 from punkml.errors import ConfigError, StreamError
 from punkml.pipeline.stream import (
+    _STREAM_BACKENDS,
     MAX_PARTITION_KEY_CHARS,
     MAX_RECORD_BYTES,
     LeaseLostError,
     SqliteStream,
     Stream,
+    add_stream_backend,
     holder_is_dead,
     new_holder_id,
     now_ms,
@@ -154,7 +156,7 @@ def test_lag_counts_the_records_after_the_checkpoint_that_are_still_kept(
     log.trim(now_ms() + 2 * 3_600_000)
     log.put([("k", b"4"), ("k", b"5")])
     # Trimmed records are not lag: a consumer at 1 has only 4 and 5 left to read.
-    assert log.info().lag(1) == 2
+    assert [log.info().lag(checkpoint) for checkpoint in (1, 3, 4, 5)] == [2, 2, 1, 0]
     log.close()
 
 
@@ -172,7 +174,12 @@ def test_stream_uris(settings: Settings, tmp_path: Path) -> None:
         tmp_path / "s.sqlite",
         2.0,
     )
-    for bad in ("sqlite://", "sqlite:///x?retention_hours=0", "sqlite:///x?retention_hours=z"):
+    for bad in (
+        "sqlite://",
+        "sqlite:///x?retention_hours=0",
+        "sqlite:///x?retention_hours=z",
+        "sqlite:///x?retention_hours=nan",
+    ):
         with pytest.raises(ConfigError):
             parse_sqlite_uri(bad)
     with pytest.raises(ConfigError, match="unknown scheme"):
@@ -408,3 +415,39 @@ def test_the_stream_file_is_in_wal_mode(settings: Settings) -> None:
     SqliteStream(settings.stream_path).close()
     with sqlite3.connect(settings.stream_path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_backend_added_for_a_scheme_opens_its_uris(settings: Settings) -> None:
+    """``add_stream_backend`` is how ``punkml.backends`` adds Kinesis: the opener gets the URI and
+    the deployment's settings, and the scheme is offered in the unknown-scheme error."""
+    opened: list[tuple[str, Settings]] = []
+
+    def open_local(uri: str, given: Settings) -> Stream:
+        opened.append((uri, given))
+        return SqliteStream(given.stream_path)
+
+    add_stream_backend("testlog", open_local)
+    try:
+        chosen = Settings.load(settings.home, stream="testlog://name")
+        with open_stream(chosen) as log:  # type: ignore[attr-defined]
+            assert log.put([("k", b"x")]) == [1]
+        assert opened == [("testlog://name", chosen)]
+        with pytest.raises(
+            ConfigError, match=r"unknown scheme; use one of sqlite://, .*testlog://$"
+        ):
+            open_stream(Settings.load(settings.home, stream="ftp://x"))
+    finally:
+        del _STREAM_BACKENDS["testlog"]
+
+
+def test_a_process_of_another_user_is_not_judged_dead() -> None:
+    """Signalling a process of another user is refused (EPERM): it runs, so its lease stays."""
+    init = f"{socket.gethostname()}:1:x"  # pid 1, run by root
+    if os.geteuid() != 0:
+        assert not holder_is_dead(init)
+        return
+    os.seteuid(65534)  # nobody, for the probe only
+    try:
+        assert not holder_is_dead(init)
+    finally:
+        os.seteuid(0)

@@ -13,6 +13,7 @@ implements the ``Stream`` protocol.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import sqlite3
@@ -99,11 +100,11 @@ class StreamInfo:
     consumers: tuple[ConsumerState, ...]
 
     def lag(self, checkpoint: int) -> int:
-        """Records on the stream a consumer at ``checkpoint`` has not checkpointed (sequence
-        numbers are dense)."""
-        if self.newest_seq is None or self.oldest_seq is None:
+        """Records on the stream a consumer at ``checkpoint`` has not checkpointed: sequence
+        numbers are dense, so those are the newest ones, and trimmed records are not among them."""
+        if self.newest_seq is None:
             return 0
-        return max(0, self.newest_seq - max(checkpoint, self.oldest_seq - 1))
+        return min(self.length, max(0, self.newest_seq - checkpoint))
 
 
 @runtime_checkable
@@ -210,7 +211,7 @@ def retention_from_query(uri: str, query: dict[str, list[str]]) -> float:
     try:
         retention = float(query["retention_hours"][-1])
     except ValueError:
-        retention = -1.0
+        retention = math.nan  # not a number: refused below, as "nan" is
     if not retention > 0:
         raise ConfigError(f"stream URI {uri!r}: retention_hours must be a number greater than 0")
     return retention

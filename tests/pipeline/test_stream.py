@@ -7,6 +7,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -305,7 +306,8 @@ def test_record_and_consumer_name_bounds(stream: SqliteStream) -> None:
         stream.put([("k", bytes(MAX_RECORD_BYTES + 1))])
     assert stream.consumer("a" * 64).name == "a" * 64
     assert stream.consumer("raw-2_b").checkpoint == 0
-    for bad in ("", "a" * 65, "a.b"):
+    assert stream.consumer("bière").name == "bière"  # letters of any script
+    for bad in ("", "a" * 65, "a.b", "raw\n", "a b"):
         with pytest.raises(StreamError, match="1-64 letters"):
             stream.consumer(bad)
 
@@ -451,3 +453,34 @@ def test_a_process_of_another_user_is_not_judged_dead() -> None:
         assert not holder_is_dead(init)
     finally:
         os.seteuid(0)
+
+
+def test_a_lease_expiring_at_this_millisecond_is_free(stream: SqliteStream) -> None:
+    """Expiry is inclusive: a lease whose expiry is the current millisecond may be taken. A lease
+    of ttl 0 expires at the millisecond it was taken; tried until a second holder asks within that
+    same millisecond (a write takes well under one)."""
+    same_millisecond = 0
+    for attempt in range(500):
+        first = stream.acquire_lease("raw", f"elsewhere:1:{attempt}", 0)
+        assert first is not None
+        second = stream.acquire_lease("raw", f"elsewhere:2:{attempt}", 0)
+        if now_ms() == first.expires_at_ms:  # both asked within one millisecond
+            same_millisecond += 1
+            assert second is not None
+        if same_millisecond >= 3:
+            break
+    assert same_millisecond >= 3
+
+
+def test_one_stream_object_serves_several_threads(stream: SqliteStream) -> None:
+    """The deliveries share one stream object between their threads."""
+    appended: list[list[int]] = []
+    threads = [
+        threading.Thread(target=lambda: appended.append(stream.put([("k", b"x")])))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(appended) == [[1], [2], [3], [4]]

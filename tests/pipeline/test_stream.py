@@ -30,6 +30,7 @@ from punkml.pipeline.stream import (
     now_ms,
     open_stream,
     parse_sqlite_uri,
+    retry_while_busy,
 )
 
 
@@ -507,3 +508,35 @@ def test_a_failed_append_names_the_file_and_writes_nothing(settings: Settings) -
         ):
             log.put([("k", b"b"), ("k", b"c")])
         assert [(r.seq, r.data) for r in log.read(0, 10)] == [(1, b"a")]
+
+
+def failing(*messages: str) -> tuple[list[int], Any]:
+    """An action that fails with SQLite's errors ``messages`` in turn, then succeeds; and the
+    list of its calls."""
+    calls: list[int] = []
+
+    def action() -> None:
+        calls.append(len(calls))
+        if len(calls) <= len(messages):
+            raise sqlite3.OperationalError(messages[len(calls) - 1])
+
+    return calls, action
+
+
+def test_a_set_up_is_retried_while_the_file_is_locked_or_busy() -> None:
+    """Several processes creating the same stream file: SQLite may answer "locked" or "busy" at
+    once; the set-up is tried again until it succeeds."""
+    calls, action = failing("database is locked", "database schema is busy")
+    retry_while_busy(action, 30.0)
+    assert len(calls) == 3
+
+
+def test_other_set_up_errors_and_a_lock_past_the_timeout_are_raised() -> None:
+    calls, action = failing("no such table: x")
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        retry_while_busy(action, 30.0)
+    assert len(calls) == 1
+    calls, action = failing(*["database is locked"] * 1000)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        retry_while_busy(action, 0.5)  # tried every 50 ms for half a second
+    assert 3 <= len(calls) <= 12

@@ -55,8 +55,12 @@ bench: setup browser
 MUTATE_MODULES ?= punkml.api.ratelimit punkml.api.query punkml.ml.registry punkml.ml.models \
                   punkml.pipeline.stream punkml.pipeline.delivery
 MUTATE_JOBS    ?= 2
+# mutmut keeps which test reaches which function in mutants/mutmut-stats.json and records only
+# new tests after that: a function added or rewritten since would be run against too few tests
+# (or none, "no tests"). Each `make mutate` records the map again, once, before its first module.
 mutate: $(STAMP)
 	mkdir -p mutants
+	rm -f mutants/mutmut-stats.json
 	for module in $(MUTATE_MODULES); do \
 	  echo "mutating $$module (log: mutants/$$module.log)"; \
 	  nice -n 19 $(BIN)/mutmut run --max-children $(MUTATE_JOBS) "$$module.*" \

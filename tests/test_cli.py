@@ -14,6 +14,7 @@ import typer.main
 
 import punkml
 import punkml.cli
+from subprocess_cli import run_punkml
 
 # What `punkml --help` (and so every command's start) must not load: the stages' libraries, and
 # the HTTP client and schema stack (about half of the start-up when it did).
@@ -45,18 +46,6 @@ def env(tmp_path: Path) -> dict[str, str]:
         "NO_COLOR": "1",
         "TERM": "dumb",
     }
-
-
-def run_punkml(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "punkml", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_root_help_lists_every_command(env: dict[str, str], tmp_path: Path) -> None:

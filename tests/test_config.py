@@ -22,6 +22,7 @@ from punkml.config import (
     find_home,
     resolve_home,
 )
+from subprocess_cli import run_punkml
 
 READ_ONLY_COMMANDS = (
     ("sql", "SELECT 1"),
@@ -47,20 +48,6 @@ def cli_env(**extra: str) -> dict[str, str]:
     """A user's environment: the machine's dataset cache, no home, no backend overrides."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUNKML_")}
     return env | {"PUNKML_CACHE_DIR": str(cache_dir()), "NO_COLOR": "1", **extra}
-
-
-def punkml(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "punkml", *args],
-        cwd=cwd,
-        env=env or cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
 
 
 def test_the_nearest_punkml_folder_up_the_tree_is_the_home(project: Path) -> None:
@@ -139,7 +126,7 @@ def test_read_only_commands_without_a_deployment_say_where_they_looked(project: 
         lines = stderr.strip().splitlines()
         assert len(lines) == 1, (command, stderr)
         assert f"no .punkml in {project} or its parents" in lines[0], (command, lines[0])
-    done = punkml("status", "--home", str(project / "elsewhere"), cwd=project)
+    done = run_punkml("status", "--home", str(project / "elsewhere"), cwd=project, env=cli_env())
     assert done.returncode == 2 and f"--home {project / 'elsewhere'} does not exist" in done.stderr
     assert sorted(project.iterdir()) == []  # nothing created, anywhere
 
@@ -147,16 +134,23 @@ def test_read_only_commands_without_a_deployment_say_where_they_looked(project: 
 @pytest.mark.slow
 def test_commands_in_a_sub_folder_use_the_deployment_above(project: Path, api_server: str) -> None:
     for command in (("ingest", "backfill", "--source", api_server), ("deliver", "--until-idle")):
-        done = punkml(*command, cwd=project)
+        done = run_punkml(*command, cwd=project, env=cli_env())
         assert done.returncode == 0, done.stderr
     assert (project / ".punkml" / "stream.sqlite").is_file()
     notebooks = project / "notebooks"
     notebooks.mkdir()
 
-    done = punkml("sql", "SELECT count(*) AS n FROM beers_latest", "--format", "csv", cwd=notebooks)
+    done = run_punkml(
+        "sql",
+        "SELECT count(*) AS n FROM beers_latest",
+        "--format",
+        "csv",
+        cwd=notebooks,
+        env=cli_env(),
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["n", "325"]
-    done = punkml("status", "--format", "json", cwd=notebooks)
+    done = run_punkml("status", "--format", "json", cwd=notebooks, env=cli_env())
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["stream"]["length"] == 325
     assert not (notebooks / ".punkml").exists()  # no stray home in the sub-folder

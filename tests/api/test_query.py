@@ -280,6 +280,22 @@ def test_ids(beers: list[dict[str, Any]], value: str, expected: list[int]) -> No
     assert run(beers, ids=value) == expected
 
 
+def test_ids_match_numeric_ids_only_as_javascript_compares_them() -> None:
+    # `ids.includes(beer.id)`: a number equals a number (2.0 is 2); a text "3" or a boolean true
+    # is not a number, and two beers with the same id both match.
+    beers: list[dict[str, Any]] = [
+        {"id": 2.0},
+        {"id": "3"},
+        {"id": True},
+        {"id": 4},
+        {"id": None},
+        {"name": "no id"},
+        {"id": 4, "name": "a duplicate"},
+    ]
+    matched = q.filter_beers(beers, q.parse_beer_query({"ids": "1|2|3|4"}))
+    assert matched == [beers[0], beers[3], beers[6]]
+
+
 # --- combined -----------------------------------------------------------------------------------
 
 
@@ -383,7 +399,7 @@ def test_bad_per_page(value: str) -> None:
 
 @pytest.mark.parametrize("param", q.NUMERIC_FILTERS)
 @pytest.mark.parametrize(
-    "value", ["-1", "", "abc", "5%", "1,5", ".", "-.", "e5", "Infinity", "0x10"]
+    "value", ["-1", "", "abc", "5%", "1,5", ".", "-", "+", "-.", "e5", "Infinity", "0x10"]
 )
 def test_bad_numbers(param: str, value: str) -> None:
     assert errors_of(**{param: value}) == [

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from punkml.config import Settings
+from subprocess_cli import run_punkml
 
 pytestmark = pytest.mark.slow
 
@@ -21,13 +21,7 @@ def punkml(*args: str, home: Path, check: bool = True) -> subprocess.CompletedPr
 
     # The dataset stays where the test session found it; everything else lives in ``home``.
     env = {**os.environ, "PUNKML_HOME": str(home), "PUNKML_CACHE_DIR": str(cache_dir())}
-    done = subprocess.run(
-        [sys.executable, "-m", "punkml", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+    done = run_punkml(*args, env=env, timeout=600)
     if check:
         assert done.returncode == 0, done.stderr
     return done

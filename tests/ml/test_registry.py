@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
+import locale
+import os
+import platform
+import re
 import time
+import tracemalloc
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,19 +23,26 @@ from punkml.ml.data import RecipeTables
 from punkml.ml.features import SeedFeatures
 from punkml.ml.models import IbuModel, training_mask
 from punkml.ml.registry import (
+    CARD_FILE,
+    FEATURES_FILE,
     IMPORTANCES_FILE,
     MANIFEST_FILE,
+    METRICS_FILE,
     MODEL_FILE,
     OUT_OF_FOLD_FILE,
     PROMOTED_FILE,
+    TRUSTED_TYPES,
+    library_versions,
     list_models,
     load_model,
     new_version,
     promote,
     promoted_version,
+    read_manifest,
     read_verified_json,
     resolve_model_dir,
     save_model,
+    sha256_file,
 )
 
 
@@ -314,3 +329,187 @@ def test_an_unsafe_version_name_is_refused_with_what_is_allowed() -> None:
     assert str(refused.value) == (
         "invalid model version '../etc': letters, digits, '.', '_', '-' only"
     )
+
+
+def test_a_manifest_records_what_the_version_is_made_of(
+    tmp_path: Path, small_model: IbuModel, dataset_tables: RecipeTables
+) -> None:
+    import skops.io as sio
+
+    path = save(tmp_path, small_model, "v1")
+    manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
+    created = datetime.fromisoformat(manifest.pop("created_at"))
+    assert created.utcoffset() == timedelta(0)  # UTC, whatever the machine's time zone
+    assert created.microsecond == 0  # to the second
+    assert abs(datetime.now(UTC) - created) < timedelta(minutes=5)
+    trusted = manifest["trusted_types"]
+    assert manifest == {
+        "version": "v1",
+        "model_type": "baseline",
+        "model_file": MODEL_FILE,
+        "sha256": hashlib.sha256((path / MODEL_FILE).read_bytes()).hexdigest(),
+        "trusted_types": sorted(sio.get_untrusted_types(file=path / MODEL_FILE)),
+        "training_data_fingerprint": "ab" * 32,
+        "n_train": int(training_mask(dataset_tables, "baseline").sum()),  # beers it fitted on
+        "interval": pytest.approx(0.9),  # the intervals' nominal coverage: 1 - alpha (0.10)
+        "libraries": library_versions(),
+        "files": {},  # no out-of-fold predictions or importances were given
+    }
+    # The recorded types are exactly what building the model needs, and all are trusted.
+    assert set(trusted) <= set(TRUSTED_TYPES)
+    assert isinstance(sio.load(path / MODEL_FILE, trusted=trusted), IbuModel)
+
+
+def test_a_version_saved_without_a_name_is_named_by_time_type_and_data(
+    tmp_path: Path, small_model: IbuModel
+) -> None:
+    path = save_model(tmp_path, small_model, fingerprint="0123456789" * 6, metrics={}, card="")
+    stamp, model_type, prefix = path.name.split("-")
+    named = datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+    assert abs(datetime.now(UTC) - named) < timedelta(minutes=5)
+    assert (model_type, prefix) == ("baseline", "01234567")
+    assert read_manifest(path)["version"] == path.name
+
+
+def test_a_save_creates_the_registry_and_never_replaces_a_version(
+    tmp_path: Path, small_model: IbuModel
+) -> None:
+    models_dir = tmp_path / "home" / "models"  # neither folder exists yet
+    first = save(models_dir, small_model, "v1")
+    assert first == models_dir / "v1"
+    manifest = (first / MANIFEST_FILE).read_bytes()
+    with pytest.raises(ModelError) as refused:
+        save(models_dir, small_model, "v1")
+    assert str(refused.value) == f"model version v1 already exists in {models_dir}"
+    assert [child.name for child in models_dir.iterdir()] == ["v1"]  # nothing staged is left
+    assert (first / MANIFEST_FILE).read_bytes() == manifest
+
+
+def test_a_save_that_fails_before_its_rename_leaves_a_hidden_folder_in_the_registry(
+    tmp_path: Path, small_model: IbuModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(source: object, target: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        save(tmp_path, small_model, "v1")
+    monkeypatch.undo()
+    (staged,) = tmp_path.iterdir()  # inside the registry, where the rename cannot cross devices
+    assert staged.name.startswith(".v1.")  # hidden, named for the version it was saving
+    assert (staged / MANIFEST_FILE).is_file()
+    assert list_models(tmp_path) == []
+    assert save(tmp_path, small_model, "v1") == tmp_path / "v1"  # a retry is not blocked
+
+
+def test_the_json_files_are_indented_sorted_and_end_with_a_newline(
+    tmp_path: Path, small_model: IbuModel
+) -> None:
+    """Stable bytes: the same content always has the same SHA-256, and a person can read and diff
+    the files."""
+    metrics = {"seed": {"mae": 1.5, "coverage": 0.9}, "brewery": "BrewDog\u2019s"}
+    rows = [{"name": "Punk IPA", "id": 1}]
+    path = save_model(
+        tmp_path,
+        small_model,
+        fingerprint="ab" * 32,
+        metrics=metrics,
+        card="",
+        version="v1",
+        out_of_fold=rows,
+        importances=[],
+    )
+    assert (path / METRICS_FILE).read_bytes() == (
+        b'{\n  "brewery": "BrewDog\\u2019s",\n  "seed": {\n    "coverage": 0.9,\n    "mae": 1.5\n'
+        b"  }\n}\n"
+    )
+    assert (path / OUT_OF_FOLD_FILE).read_bytes() == (
+        b'[\n  {\n    "id": 1,\n    "name": "Punk IPA"\n  }\n]\n'
+    )
+    assert (path / IMPORTANCES_FILE).read_bytes() == b"[]\n"
+    features = {"features": small_model.feature_names_}
+    for name, content in ((FEATURES_FILE, features), (MANIFEST_FILE, read_manifest(path))):
+        expected = json.dumps(content, indent=2, sort_keys=True) + "\n"
+        assert (path / name).read_bytes() == expected.encode("ascii")
+
+
+def test_a_file_is_hashed_whole_in_bounded_memory(tmp_path: Path) -> None:
+    path = tmp_path / MODEL_FILE
+    data = np.random.default_rng(0).bytes(3 * (1 << 20) + 123)  # larger than any read buffer
+    path.write_bytes(data)
+    tracemalloc.start()
+    try:
+        digest = sha256_file(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert digest == hashlib.sha256(data).hexdigest()
+    assert peak < (1 << 20)  # a model of any size is hashed without being read whole
+
+
+def test_whichever_xgboost_distribution_is_installed_is_recorded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.metadata
+
+    installed = {"punkml": "1.0", "scikit-learn": "1.6.1", "numpy": "2.2.0", "skops": "0.11.0"}
+
+    def version(name: str) -> str:
+        if name not in installed:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return installed[name]
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    python = {"python": platform.python_version()}
+    for distribution in ("xgboost", "xgboost-cpu"):
+        installed[distribution] = "3.0.2"
+        assert library_versions() == {**python, **installed}
+        del installed[distribution]
+
+
+@pytest.fixture
+def ascii_locale() -> Iterator[None]:
+    """The C locale, whose text encoding is ASCII: a container without locales runs so."""
+    previous = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, previous)
+
+
+@pytest.mark.usefixtures("ascii_locale")
+def test_the_registry_reads_and_writes_utf8_whatever_the_locale(
+    tmp_path: Path, small_model: IbuModel
+) -> None:
+    card = "# Caf\u00e9 Racer IPA \u2014 IBU model\n"
+    path = save_model(
+        tmp_path, small_model, fingerprint="ab" * 32, metrics={}, card=card, version="v1"
+    )
+    assert (path / CARD_FILE).read_bytes() == card.encode("utf-8")
+    # Files written as raw UTF-8 (JSON's own encoding) by another tool read back the same.
+    manifest = read_manifest(path)
+    rows = [{"name": "Caf\u00e9 Racer"}]
+    (path / OUT_OF_FOLD_FILE).write_bytes(json.dumps(rows, ensure_ascii=False).encode("utf-8"))
+    manifest["files"] = {OUT_OF_FOLD_FILE: sha256_file(path / OUT_OF_FOLD_FILE)}
+    manifest["note"] = "brewed in Ellon \u2014 Scotland"
+    (path / MANIFEST_FILE).write_bytes(json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
+    assert read_manifest(path) == manifest
+    assert read_verified_json(path, OUT_OF_FOLD_FILE, manifest) == rows
+    (tmp_path / PROMOTED_FILE).write_bytes("v1\u00e9\n".encode("utf-8"))
+    with pytest.raises(ModelError, match="it names 'v1\u00e9'"):
+        promoted_version(tmp_path)
+
+
+def test_a_promoted_file_that_is_not_text_is_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / PROMOTED_FILE).write_bytes(b"v1\xff\n")
+    with pytest.raises(ModelError, match=f"^refusing {re.escape(str(tmp_path / PROMOTED_FILE))}: "):
+        promoted_version(tmp_path)
+
+
+@pytest.mark.parametrize("content", [b"{not json", b'{"version": "v1\xff"}'])
+def test_a_manifest_that_is_not_json_is_refused_by_name(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / MANIFEST_FILE
+    path.write_bytes(content)
+    with pytest.raises(ModelError, match=f"^{re.escape(str(path))} is not valid JSON: "):
+        read_manifest(tmp_path)

@@ -26,6 +26,7 @@ from punkml.source.dataset import (
     fetch_dataset,
     load_beers,
 )
+from subprocess_cli import run_punkml
 
 
 @pytest.fixture(scope="session")
@@ -62,19 +63,6 @@ def files_under(root: Path) -> list[str]:
     if not root.exists():
         return []
     return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
-
-
-def punkml(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the real ``punkml`` command line in a subprocess."""
-    return subprocess.run(
-        [sys.executable, "-m", "punkml", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def base_env(cache: Path) -> dict[str, str]:
@@ -207,7 +195,7 @@ def test_unreachable_registry_exits_non_zero_with_one_line(cache: Path, tmp_path
         "npm_config_fetch_retry_mintimeout": "50",
         "npm_config_fetch_retry_maxtimeout": "100",
     }
-    done = punkml(["data", "fetch"], env, cwd=tmp_path)
+    done = run_punkml("data", "fetch", env=env, cwd=tmp_path)
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
@@ -242,11 +230,11 @@ def test_cli_fetch_works_offline_once_cached(
     punkapi_tarball: Path, cache: Path, tmp_path: Path, fake_npm: tuple[Path, Path]
 ) -> None:
     env = base_env(cache)
-    done = punkml(["data", "fetch", "--from", str(punkapi_tarball)], env, cwd=tmp_path)
+    done = run_punkml("data", "fetch", "--from", str(punkapi_tarball), env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "325 beers verified" in done.stdout
     bin_dir, calls = fake_npm
-    done = punkml(["data", "fetch"], env | {"PATH": str(bin_dir)}, cwd=tmp_path)
+    done = run_punkml("data", "fetch", env=env | {"PATH": str(bin_dir)}, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert str(dataset_path(cache)) in done.stdout
     assert not calls.exists()

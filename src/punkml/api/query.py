@@ -169,10 +169,10 @@ def _read_number(value: str) -> object:
     """A number ≥ 0 in validator.js's float syntax, as JavaScript's ``Number(value)``."""
     if _plain_digits(value.replace(".", "", 1)):  # digits with at most one point: ≥ 0, float()
         return float(value)
-    if value in ("", ".", "-", "+") or not _FLOAT.fullmatch(value):
+    if not value or not _FLOAT.fullmatch(value):  # the pattern accepts "", which Number() reads 0
         return _INVALID
     number = js_number(value)
-    return number if number >= 0 else _INVALID  # NaN ("-." or "e5") compares False, as in JS
+    return number if number >= 0 else _INVALID  # NaN (".", "-", "e5") compares False, as in JS
 
 
 def _read_text(value: str) -> object:
@@ -210,7 +210,7 @@ def parse_beer_query(params: Mapping[str, str]) -> BeerQuery:
 
     Raises ``InvalidParams`` listing every bad parameter, in the original's order.
     """
-    failed: list[tuple[int, ParamError]] = []
+    failed: dict[int, ParamError] = {}  # by the parameter's position in the original's schema
     fields: dict[str, Any] = {}
     for name, value in params.items():  # the few given, not every known parameter
         known = _READER_OF.get(name)
@@ -219,11 +219,11 @@ def parse_beer_query(params: Mapping[str, str]) -> BeerQuery:
         position, read, msg = known
         converted = read(value)
         if converted is _INVALID:
-            failed.append((position, ParamError("query", name, msg, value)))
+            failed[position] = ParamError("query", name, msg, value)
         else:
             fields[name] = converted
     if failed:
-        raise InvalidParams([error for _, error in sorted(failed, key=lambda pair: pair[0])])
+        raise InvalidParams([failed[position] for position in sorted(failed)])
     return BeerQuery(**fields)
 
 
@@ -427,10 +427,10 @@ class BeerIndex:
         self.size = len(beers)
         self._thresholds: dict[str, ThresholdColumn] = {}
         for field in ("abv", "ibu", "ebc"):
-            values = np.array([_js_number_field(b, field) for b in beers], dtype=float)
+            values = np.array([_js_number_field(b, field) for b in beers])  # floats: float64
             self._thresholds[f"{field}_gt"] = ThresholdColumn(values, greater=True)
             self._thresholds[f"{field}_lt"] = ThresholdColumn(values, greater=False)
-        brewed = np.array([_brewed(b) for b in beers], dtype=float)
+        brewed = np.array([_brewed(b) for b in beers])
         self._brewed_after = ThresholdColumn(brewed, greater=True)
         self._brewed_before = ThresholdColumn(brewed, greater=False)
         self._id_sets: dict[float, BeerSet] = {}

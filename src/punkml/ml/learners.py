@@ -2,8 +2,7 @@
 
 ``RecipeRegressor`` predicts log(1 + IBU) with a blend of members: extremely randomized trees
 (the median or the mean of the trees), gradient-boosted trees (monotone in the Tinseth estimate
-only), a physics-informed Huber regression and nearest neighbours, optionally trimming the worst
-out-of-fold training targets. The median of fully grown extra trees was the served model until
+only) and a physics-informed Huber regression. The median of fully grown extra trees was the served model until
 the grouped protocol showed it memorises near-duplicate recipes and answers non-monotonically
 (see docs/model.md): it stays here as the comparison's reference.
 """
@@ -41,14 +40,11 @@ class RecipeRegressor(FlatForestCache, RegressorMixin, BaseEstimator):
     def __init__(
         self,
         members: tuple[str, ...] = ("trees",),
-        trim_fraction: float = 0.0,
-        inner_folds: int = 5,
         xgb_trees: int = 200,
         xgb_learning_rate: float = 0.1,
         forest_trees: int = 300,
         xgb_depth: int = 3,
         forest_max_features: float = 0.33,
-        forest_min_leaf: int = 1,
         forest_aggregate: str = "median",
         increasing_columns: tuple[int, ...] = (),
         linear_columns: tuple[int, ...] = (),
@@ -56,14 +52,11 @@ class RecipeRegressor(FlatForestCache, RegressorMixin, BaseEstimator):
         n_jobs: int = 1,
     ) -> None:
         self.members = members
-        self.trim_fraction = trim_fraction
-        self.inner_folds = inner_folds
         self.xgb_trees = xgb_trees
         self.xgb_learning_rate = xgb_learning_rate
         self.forest_trees = forest_trees
         self.xgb_depth = xgb_depth
         self.forest_max_features = forest_max_features
-        self.forest_min_leaf = forest_min_leaf
         self.forest_aggregate = forest_aggregate
         self.increasing_columns = increasing_columns
         self.linear_columns = linear_columns
@@ -79,13 +72,7 @@ class RecipeRegressor(FlatForestCache, RegressorMixin, BaseEstimator):
             )
         self._forget_flat_forests()
         log_y = np.log1p(np.clip(np.asarray(y, dtype=float), 0, None))
-        keep = np.ones(len(log_y), dtype=bool)
-        if self.trim_fraction > 0 and len(log_y) >= 20:
-            # Trim the rows whose out-of-fold log residual is among the worst.
-            residuals = np.abs(self._out_of_fold(X, log_y) - log_y)
-            keep = residuals <= np.quantile(residuals, 1.0 - self.trim_fraction)
-        self.members_ = [self._fit_member(name, X[keep], log_y[keep]) for name in self.members]
-        self.n_trimmed_ = int((~keep).sum())
+        self.members_ = [self._fit_member(name, X, log_y) for name in self.members]
         return self
 
     def predict_log(self, X: np.ndarray) -> np.ndarray:
@@ -119,19 +106,6 @@ class RecipeRegressor(FlatForestCache, RegressorMixin, BaseEstimator):
         import numpy as np
 
         return np.clip(np.expm1(self.predict_log(X)), 0.0, None)
-
-    def _out_of_fold(self, X: np.ndarray, log_y: np.ndarray) -> np.ndarray:
-        import numpy as np
-        from sklearn.model_selection import KFold
-
-        oof = np.zeros(len(log_y))
-        folds = KFold(self.inner_folds, shuffle=True, random_state=self.random_state)
-        for train, test in folds.split(X):
-            members = [self._fit_member(name, X[train], log_y[train]) for name in self.members]
-            oof[test] = np.mean(
-                [self._plain_predict(member, X[test]) for member in members], axis=0
-            )
-        return oof
 
     def _fit_member(self, name: str, X: np.ndarray, log_y: np.ndarray) -> Any:
         member = self._member(name, X.shape[1])
@@ -168,7 +142,6 @@ class RecipeRegressor(FlatForestCache, RegressorMixin, BaseEstimator):
                         "trees",
                         ExtraTreesRegressor(
                             n_estimators=self.forest_trees,
-                            min_samples_leaf=self.forest_min_leaf,
                             max_features=self.forest_max_features,
                             random_state=self.random_state,
                             # One thread: a threaded forest sums its trees in a varying order,
@@ -176,16 +149,6 @@ class RecipeRegressor(FlatForestCache, RegressorMixin, BaseEstimator):
                             n_jobs=1,
                         ),
                     ),
-                ]
-            )
-        if name == "knn":
-            from sklearn.neighbors import KNeighborsRegressor
-
-            return Pipeline(
-                [
-                    ("imputer", SimpleImputer(strategy="median", keep_empty_features=True)),
-                    ("scale", StandardScaler()),
-                    ("knn", KNeighborsRegressor(n_neighbors=5, weights="distance")),
                 ]
             )
         if name == "linear":
@@ -198,19 +161,16 @@ class RecipeRegressor(FlatForestCache, RegressorMixin, BaseEstimator):
                     ("huber", HuberRegressor(max_iter=1000)),
                 ]
             )
-        raise ModelError(f"unknown recipe-model member {name!r}: use xgb, trees, knn or linear")
+        raise ModelError(f"unknown recipe-model member {name!r}: use xgb, trees or linear")
 
 
-def recipe_regressor(
-    members: tuple[str, ...] = ("trees",), trim_fraction: float = 0.0, **params: Any
-) -> RecipeRegressor:
+def recipe_regressor(members: tuple[str, ...] = ("trees",), **params: Any) -> RecipeRegressor:
     """A candidate regressor wired to the recipe features' column positions (``params``: more
     ``RecipeRegressor`` parameters)."""
     names = feature_names()
     physics = ("log_tinseth_ibu", "alpha_mg_l_hot", "alpha_mg_l_dry", "abv", "og", "ebc")
     return RecipeRegressor(
         members=members,
-        trim_fraction=trim_fraction,
         increasing_columns=tuple(names.index(name) for name in INCREASING_FEATURES),
         linear_columns=tuple(names.index(name) for name in physics),
         **params,

@@ -149,8 +149,9 @@ class MonotoneRecipeRegressor(FlatForestCache, RegressorMixin, BaseEstimator):
         self.columns_ = tuple(columns)
         self.forest_: Any = None
         if self.forest_trees > 0:
-            fill = np.nanmedian(np.where(np.isfinite(X[:, columns]), X[:, columns], np.nan), axis=0)
-            self.fill_ = np.nan_to_num(fill, nan=0.0)
+            # XGBoost has refused infinite values: only NaN is missing here. A column never
+            # known is constant for the forest (never split on), whatever its fill.
+            self.fill_ = np.nan_to_num(np.nanmedian(X[:, columns], axis=0), nan=0.0)
             self.forest_ = ExtraTreesRegressor(
                 n_estimators=self.forest_trees,
                 max_features=1.0,
@@ -160,14 +161,14 @@ class MonotoneRecipeRegressor(FlatForestCache, RegressorMixin, BaseEstimator):
                 # predictions must be bit-for-bit reproducible.
                 n_jobs=1,
             ).fit(self._filled(X), log_y)
-        self.floor_ratio_, self.floor_cap_ = 0.0, 0.0
+        # (ratio, cap), or None: no floor unless enough training beers are hopped past the threshold.
+        self.floor_: tuple[float, float] | None = None
         if self.tinseth_column >= 0:
             tinseth = X[:, self.tinseth_column]
             hopped = np.isfinite(tinseth) & (tinseth > self.floor_min_tinseth)
             if hopped.sum() >= MIN_FLOOR_BEERS:
                 ratios = y[hopped] / tinseth[hopped]
-                self.floor_ratio_ = float(np.quantile(ratios, self.floor_quantile))
-                self.floor_cap_ = float(y.max())
+                self.floor_ = (float(np.quantile(ratios, self.floor_quantile)), float(y.max()))
         return self
 
     def _filled(self, X: np.ndarray) -> np.ndarray:
@@ -175,7 +176,7 @@ class MonotoneRecipeRegressor(FlatForestCache, RegressorMixin, BaseEstimator):
         input)."""
         import numpy as np
 
-        selected = np.asarray(X[:, list(self.columns_)], dtype=float)
+        selected = X[:, list(self.columns_)]
         return np.where(np.isfinite(selected), selected, self.fill_)
 
     def _forest_log(self, X: np.ndarray) -> np.ndarray:
@@ -196,7 +197,7 @@ class MonotoneRecipeRegressor(FlatForestCache, RegressorMixin, BaseEstimator):
         prediction: np.ndarray = np.asarray(
             self.booster_.predict(X[:, list(self.columns_)]), dtype=float
         )
-        if getattr(self, "forest_", None) is not None:
+        if self.forest_ is not None:
             prediction = (prediction + self._forest_log(X)) / 2.0
         return prediction
 
@@ -204,11 +205,11 @@ class MonotoneRecipeRegressor(FlatForestCache, RegressorMixin, BaseEstimator):
         """The physical floor of each row's prediction (IBU): 0 without one."""
         import numpy as np
 
-        ratio = getattr(self, "floor_ratio_", 0.0)
-        if ratio <= 0.0:
+        if self.floor_ is None:
             return np.zeros(len(X))
+        ratio, cap = self.floor_
         tinseth = np.nan_to_num(np.asarray(X[:, self.tinseth_column], dtype=float), nan=0.0)
-        floor: np.ndarray = np.minimum(ratio * np.clip(tinseth, 0.0, None), self.floor_cap_)
+        floor: np.ndarray = np.minimum(ratio * np.clip(tinseth, 0.0, None), cap)
         return floor
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -321,18 +322,17 @@ class IbuModel(BaseEstimator):
         folds = grouped_folds(groups, repeats=1, splits=self.calibration_folds)
         for train, test in folds:
             fitted = clone(self.regressor).fit(X[train], y[train])
-            predicted = np.clip(fitted.predict(X[test]), 0, None)
-            residuals[test] = self.residuals(y[test], predicted)
+            residuals[test] = self.residuals(y[test], fitted.predict(X[test]))
         return residuals
 
     def residuals(self, actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-        """Absolute residuals on the interval's scale (log(1 + IBU) or IBU)."""
+        """Absolute residuals on the interval's scale (log(1 + IBU) or IBU); an IBU below 0 (a
+        regressor's raw answer) counts as 0, as the model's predictions do."""
         import numpy as np
 
+        actual, predicted = np.clip(actual, 0.0, None), np.clip(predicted, 0.0, None)
         if self.interval_scale == "log":
-            return np.asarray(
-                np.abs(np.log1p(np.clip(predicted, 0, None)) - np.log1p(np.clip(actual, 0, None)))
-            )
+            return np.asarray(np.abs(np.log1p(predicted) - np.log1p(actual)))
         return np.asarray(np.abs(predicted - actual))
 
 
@@ -349,7 +349,7 @@ def set_threads(model: IbuModel, threads: int) -> None:
 def _estimators(estimator: Any) -> list[Any]:
     """``estimator`` and every fitted estimator inside it (members, pipeline steps)."""
     found = [estimator]
-    for value in getattr(estimator, "__dict__", {}).values():
+    for value in vars(estimator).values():
         for item in value if isinstance(value, list | tuple) else [value]:
             if isinstance(item, tuple) and len(item) == 2:
                 item = item[1]  # a pipeline step: (name, estimator)
@@ -397,5 +397,4 @@ def training_mask(tables: RecipeTables, model_type: str) -> np.ndarray:
     has_ibu = ~np.isnan(tables.target())
     if model_type == "baseline":
         return has_ibu
-    flags = tables.beers["ibu_flag"]
-    return has_ibu & np.asarray(flags.isna(), dtype=bool)
+    return has_ibu & tables.beers["ibu_flag"].isna().to_numpy()

@@ -94,11 +94,9 @@ def check_version(version: str) -> str:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+    """The file's SHA-256 (hex), read through one small buffer: a large model costs no memory."""
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, hashlib.sha256).hexdigest()
 
 
 def save_model(
@@ -243,7 +241,9 @@ def promoted_version(models_dir: Path) -> str | None:
     path = models_dir / PROMOTED_FILE
     if not path.is_file():
         return None
-    version = path.read_text(encoding="utf-8").strip()
+    # A byte that is not UTF-8 (a damaged or hand-edited file) becomes U+FFFD, which no version
+    # name holds: refused below with the file's name, like any other name that is not a version.
+    version = path.read_text(encoding="utf-8", errors="replace").strip()
     if not version:
         return None
     if not _VERSION.match(version) or ".." in version:

@@ -220,6 +220,22 @@ def test_no_promoted_model_is_503(tmp_path: Path, beers: list[dict[str, Any]]) -
     assert "punkml models promote" in answer.json()["message"]
 
 
+def test_a_promoted_model_that_cannot_be_loaded_is_503_and_logged(
+    tmp_path: Path,
+    app_with_model: Callable[[], Any],
+    beers: list[dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = app_with_model()
+    model_file = Settings.load(tmp_path).models_dir / "v1-baseline" / "model.skops"
+    model_file.write_bytes(model_file.read_bytes() + b"tampered")
+    answer = post(app, beers[0])
+    assert answer.status_code == 503
+    assert "cannot be loaded" in answer.json()["message"]
+    assert str(tmp_path) not in answer.text  # no server path reaches the client
+    assert "SHA-256" in caplog.text and "v1-baseline" in caplog.text
+
+
 def test_a_new_promotion_is_served(
     tmp_path: Path,
     app_with_model: Callable[[], Any],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from punkml.config import Settings
 from punkml.ml.data import RecipeTables, tables_from_beers
 from punkml.ml.features import RecipeFeatures
 from punkml.ml.learners import RecipeRegressor, recipe_regressor
-from punkml.ml.models import IbuModel, make_model, training_mask
+from punkml.ml.models import IbuModel, make_model, monotone_recipe_regressor, training_mask
 from punkml.ml.predict import LoadedModel
 from punkml.ml.train import train_model
 from punkml.source.dataset import load_beers
@@ -32,12 +33,29 @@ def dataset_tables(dataset_beers: list[dict[str, Any]]) -> RecipeTables:
 
 
 @pytest.fixture(scope="session")
-def fitted_models(dataset_tables: RecipeTables) -> dict[str, IbuModel]:
-    """Both model types fitted on every beer they may train on."""
+def light_recipe_model() -> Callable[..., IbuModel]:
+    """``light_recipe_model(**params)``: an unfitted recipe model with the served wiring (features,
+    monotone columns, floor, interval) but 30 boosted and 8 extra trees, fast to train: what the
+    tests check of it does not depend on the number of trees (``make mutate`` trains it again for
+    every mutant). ``params``: more ``IbuModel`` parameters."""
+
+    def light(**params: Any) -> IbuModel:
+        regressor = monotone_recipe_regressor(n_estimators=30, forest_trees=8)
+        return make_model("recipe").set_params(regressor=regressor, **params)
+
+    return light
+
+
+@pytest.fixture(scope="session")
+def fitted_models(
+    dataset_tables: RecipeTables, light_recipe_model: Callable[..., IbuModel]
+) -> dict[str, IbuModel]:
+    """The served baseline and the light recipe model, fitted on every beer they may train on."""
     models = {}
     for model_type in ("baseline", "recipe"):
         train = dataset_tables.take(np.flatnonzero(training_mask(dataset_tables, model_type)))
-        models[model_type] = make_model(model_type).fit(train, train.target())
+        model = light_recipe_model() if model_type == "recipe" else make_model("baseline")
+        models[model_type] = model.fit(train, train.target())
     return models
 
 

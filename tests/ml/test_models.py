@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -61,16 +62,12 @@ def test_flagged_targets_stay_out_of_the_recipe_training(dataset_tables: RecipeT
     assert baseline.sum() == 320 and recipe.sum() == 318
 
 
-def light_recipe_model(**params: Any) -> IbuModel:
-    """The served recipe model with the served wiring but few trees (fast to train)."""
-    regressor = monotone_recipe_regressor(n_estimators=30, forest_trees=8)
-    return make_model("recipe").set_params(regressor=regressor, **params)
+LightModel = Callable[..., IbuModel]
 
 
-def fit_on(tables: RecipeTables, model_type: str) -> IbuModel:
-    train = tables.take(np.flatnonzero(training_mask(tables, model_type)))
-    model = light_recipe_model() if model_type == "recipe" else make_model(model_type)
-    return model.fit(train, train.target())
+def fit_light(tables: RecipeTables, light_recipe_model: LightModel) -> IbuModel:
+    train = tables.take(np.flatnonzero(training_mask(tables, "recipe")))
+    return light_recipe_model().fit(train, train.target())
 
 
 @pytest.fixture(scope="module")
@@ -80,23 +77,22 @@ def recipe_training(dataset_tables: RecipeTables) -> RecipeTables:
     return data.take(np.flatnonzero(training_mask(data, "recipe")))
 
 
-@pytest.fixture(scope="module")
-def light_models(dataset_tables: RecipeTables) -> dict[str, IbuModel]:
-    """The served baseline and the light recipe model, fitted on every beer they may train on."""
-    return {kind: fit_on(dataset_tables, kind) for kind in ("baseline", "recipe")}
-
-
-def test_same_data_and_seed_give_the_same_model(dataset_tables: RecipeTables) -> None:
+def test_same_data_and_seed_give_the_same_model(
+    dataset_tables: RecipeTables, light_recipe_model: LightModel
+) -> None:
     subset = dataset_tables.take(np.arange(0, 325, 3))
-    first, second = fit_on(subset, "recipe"), fit_on(subset, "recipe")
+    first = fit_light(subset, light_recipe_model)
+    second = fit_light(subset, light_recipe_model)
     np.testing.assert_array_equal(first.predict(dataset_tables), second.predict(dataset_tables))
     assert first.interval_width_ == second.interval_width_
 
 
-def test_intervals_are_calibrated_on_training_rows_only(dataset_tables: RecipeTables) -> None:
+def test_intervals_are_calibrated_on_training_rows_only(
+    dataset_tables: RecipeTables, light_recipe_model: LightModel
+) -> None:
     data = labelled(dataset_tables)
     train, test = seed_split(len(data))
-    model = fit_on(data.take(train), "recipe")
+    model = fit_light(data.take(train), light_recipe_model)
     # Changing the held-out beers' IBUs changes nothing in the fitted model's answers.
     held_out = data.take(test)
     before = model.predict_interval(held_out)
@@ -107,21 +103,21 @@ def test_intervals_are_calibrated_on_training_rows_only(dataset_tables: RecipeTa
 
 
 def test_intervals_contain_the_prediction(
-    light_models: dict[str, IbuModel], dataset_tables: RecipeTables
+    fitted_models: dict[str, IbuModel], dataset_tables: RecipeTables
 ) -> None:
-    for model in light_models.values():
+    for model in fitted_models.values():
         prediction, low, high = model.predict_interval(dataset_tables)
         assert np.all(low <= prediction) and np.all(prediction <= high) and np.all(low >= 0)
         assert np.all(low < high)
 
 
 def test_the_recipe_interval_is_multiplicative_and_the_baseline_interval_additive(
-    light_models: dict[str, IbuModel],
+    fitted_models: dict[str, IbuModel],
 ) -> None:
     """The recipe model's interval is ±width in log(1 + IBU); the baseline's ±width in IBU; a low
     end below 0 IBU is shown as 0."""
     prediction = np.array([0.0, 0.4, 10.0, 120.0])
-    recipe, baseline = light_models["recipe"], light_models["baseline"]
+    recipe, baseline = fitted_models["recipe"], fitted_models["baseline"]
     width = recipe.interval_width_
     _, low, high = recipe.interval_of(prediction)
     np.testing.assert_allclose(low, np.clip(np.expm1(np.log1p(prediction) - width), 0.0, None))
@@ -160,7 +156,7 @@ def test_conformal_quantile() -> None:
 
 
 def test_the_width_is_the_conformal_quantile_of_grouped_out_of_fold_residuals(
-    recipe_training: RecipeTables,
+    recipe_training: RecipeTables, light_recipe_model: LightModel
 ) -> None:
     """The interval's width is computed from residuals of training rows predicted by models that
     did not see their group, over ``calibration_folds`` grouped folds, one pass."""
@@ -177,7 +173,9 @@ def test_the_width_is_the_conformal_quantile_of_grouped_out_of_fold_residuals(
     assert model.feature_names_ == list(feature_names())
 
 
-def test_the_interval_is_the_held_out_residual_quantile(recipe_training: RecipeTables) -> None:
+def test_the_interval_is_the_held_out_residual_quantile(
+    recipe_training: RecipeTables, light_recipe_model: LightModel
+) -> None:
     """Width and coverage checked on beers the model never saw (grouped folds): an interval
     computed with another quantile than 90 % fails here."""
     data = recipe_training
@@ -205,7 +203,9 @@ def test_the_monotone_regressor_refuses_constraints_it_cannot_apply() -> None:
         regressor.fit(X, np.full(30, 40.0))
 
 
-def test_the_training_set_must_have_ten_labelled_beers(recipe_training: RecipeTables) -> None:
+def test_the_training_set_must_have_ten_labelled_beers(
+    recipe_training: RecipeTables, light_recipe_model: LightModel
+) -> None:
     ten = recipe_training.take(np.arange(10))
     model = light_recipe_model(calibration_folds=2)
     assert model.fit(ten, ten.target()).n_train_ == 10
@@ -451,12 +451,12 @@ def booster_threads(booster: Any) -> int:
     return int(config["learner"]["generic_param"]["nthread"])
 
 
-def test_set_threads_reaches_every_fitted_estimator(light_models: dict[str, IbuModel]) -> None:
+def test_set_threads_reaches_every_fitted_estimator(fitted_models: dict[str, IbuModel]) -> None:
     """Training runs on one thread; ``set_threads`` changes the wrappers and the boosters of both
     served models (the baseline's XGBoost is a step of a pipeline)."""
     recipe, baseline = (
-        copy.deepcopy(light_models["recipe"]),
-        copy.deepcopy(light_models["baseline"]),
+        copy.deepcopy(fitted_models["recipe"]),
+        copy.deepcopy(fitted_models["baseline"]),
     )
     xgb = baseline.regressor_.named_steps["xgb"]
     assert booster_threads(recipe.regressor_.booster_) == 1 == booster_threads(xgb)
@@ -468,10 +468,10 @@ def test_set_threads_reaches_every_fitted_estimator(light_models: dict[str, IbuM
         assert booster_threads(recipe.regressor_.booster_) == threads == booster_threads(xgb)
 
 
-def test_recipe_keys_are_stable_across_versions(light_models: dict[str, IbuModel]) -> None:
+def test_recipe_keys_are_stable_across_versions(fitted_models: dict[str, IbuModel]) -> None:
     """Out-of-fold predictions are stored under these keys: the same row must give the same key
     in every version (a missing value as -999, rounded to 9 decimals, 16 hex digits)."""
-    model = light_models["recipe"]
+    model = fitted_models["recipe"]
     rows = np.array([[1.0, np.nan, 0.1234567891], [1.0, -999.0, 0.12345678911], [1.0, 0.0, 0.1]])
     keys = model.recipe_keys(rows)
     assert keys[0] == keys[1] != keys[2]
@@ -510,8 +510,8 @@ def predict_one(model: IbuModel, tables: RecipeTables) -> float:
 
 
 @pytest.fixture(scope="module")
-def recipe_model(light_models: dict[str, IbuModel]) -> IbuModel:
-    return light_models["recipe"]
+def recipe_model(fitted_models: dict[str, IbuModel]) -> IbuModel:
+    return fitted_models["recipe"]
 
 
 @PROPERTY_SETTINGS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import errno
 import hashlib
 import json
@@ -21,7 +22,7 @@ import pytest
 from punkml.errors import ModelError
 from punkml.ml.data import RecipeTables
 from punkml.ml.features import SeedFeatures
-from punkml.ml.models import IbuModel, training_mask
+from punkml.ml.models import MODEL_FORMAT, IbuModel, training_mask
 from punkml.ml.registry import (
     CARD_FILE,
     FEATURES_FILE,
@@ -93,6 +94,29 @@ def test_a_tampered_model_is_refused(tmp_path: Path, small_model: IbuModel) -> N
     (path / MODEL_FILE).write_bytes(bytes(data))
     with pytest.raises(ModelError, match="SHA-256"):
         load_model(path)
+
+
+@pytest.mark.parametrize("stored", [None, MODEL_FORMAT + 1], ids=["before-formats", "newer"])
+def test_a_model_of_another_format_is_refused_with_a_hint_to_train_again(
+    tmp_path: Path, small_model: IbuModel, stored: int | None
+) -> None:
+    # A model stored by an earlier punkml lacks attributes the code now reads: refused at load,
+    # by name, instead of an AttributeError on its first prediction.
+    other = copy.deepcopy(small_model)
+    if stored is None:
+        del other.model_format_
+    else:
+        other.model_format_ = stored
+    path = save(tmp_path, other, "v1-baseline")
+    found = 1 if stored is None else stored
+    with pytest.raises(ModelError) as refused:
+        load_model(path)
+    assert str(refused.value) == (
+        f"model v1-baseline was trained by another punkml (model format {found}; this one "
+        f"reads format {MODEL_FORMAT}): train it again with `punkml train` (or `punkml run`)"
+    )
+    assert small_model.model_format_ == MODEL_FORMAT
+    load_model(save(tmp_path, small_model, "v2-baseline"))  # the current format loads
 
 
 def test_untrusted_types_are_refused(tmp_path: Path, small_model: IbuModel) -> None:

@@ -7,6 +7,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,13 @@ import pytest
 from punkml.config import Settings
 from punkml.errors import ConfigError, StreamError
 from punkml.pipeline.stream import (
+    _STREAM_BACKENDS,
     MAX_PARTITION_KEY_CHARS,
     MAX_RECORD_BYTES,
     LeaseLostError,
     SqliteStream,
     Stream,
+    add_stream_backend,
     holder_is_dead,
     new_holder_id,
     now_ms,
@@ -154,7 +157,7 @@ def test_lag_counts_the_records_after_the_checkpoint_that_are_still_kept(
     log.trim(now_ms() + 2 * 3_600_000)
     log.put([("k", b"4"), ("k", b"5")])
     # Trimmed records are not lag: a consumer at 1 has only 4 and 5 left to read.
-    assert log.info().lag(1) == 2
+    assert [log.info().lag(checkpoint) for checkpoint in (1, 3, 4, 5)] == [2, 2, 1, 0]
     log.close()
 
 
@@ -172,7 +175,12 @@ def test_stream_uris(settings: Settings, tmp_path: Path) -> None:
         tmp_path / "s.sqlite",
         2.0,
     )
-    for bad in ("sqlite://", "sqlite:///x?retention_hours=0", "sqlite:///x?retention_hours=z"):
+    for bad in (
+        "sqlite://",
+        "sqlite:///x?retention_hours=0",
+        "sqlite:///x?retention_hours=z",
+        "sqlite:///x?retention_hours=nan",
+    ):
         with pytest.raises(ConfigError):
             parse_sqlite_uri(bad)
     with pytest.raises(ConfigError, match="unknown scheme"):
@@ -298,7 +306,8 @@ def test_record_and_consumer_name_bounds(stream: SqliteStream) -> None:
         stream.put([("k", bytes(MAX_RECORD_BYTES + 1))])
     assert stream.consumer("a" * 64).name == "a" * 64
     assert stream.consumer("raw-2_b").checkpoint == 0
-    for bad in ("", "a" * 65, "a.b"):
+    assert stream.consumer("bière").name == "bière"  # letters of any script
+    for bad in ("", "a" * 65, "a.b", "raw\n", "a b"):
         with pytest.raises(StreamError, match="1-64 letters"):
             stream.consumer(bad)
 
@@ -408,3 +417,70 @@ def test_the_stream_file_is_in_wal_mode(settings: Settings) -> None:
     SqliteStream(settings.stream_path).close()
     with sqlite3.connect(settings.stream_path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_backend_added_for_a_scheme_opens_its_uris(settings: Settings) -> None:
+    """``add_stream_backend`` is how ``punkml.backends`` adds Kinesis: the opener gets the URI and
+    the deployment's settings, and the scheme is offered in the unknown-scheme error."""
+    opened: list[tuple[str, Settings]] = []
+
+    def open_local(uri: str, given: Settings) -> Stream:
+        opened.append((uri, given))
+        return SqliteStream(given.stream_path)
+
+    add_stream_backend("testlog", open_local)
+    try:
+        chosen = Settings.load(settings.home, stream="testlog://name")
+        with open_stream(chosen) as log:  # type: ignore[attr-defined]
+            assert log.put([("k", b"x")]) == [1]
+        assert opened == [("testlog://name", chosen)]
+        with pytest.raises(
+            ConfigError, match=r"unknown scheme; use one of sqlite://, .*testlog://$"
+        ):
+            open_stream(Settings.load(settings.home, stream="ftp://x"))
+    finally:
+        del _STREAM_BACKENDS["testlog"]
+
+
+def test_a_process_of_another_user_is_not_judged_dead() -> None:
+    """Signalling a process of another user is refused (EPERM): it runs, so its lease stays."""
+    init = f"{socket.gethostname()}:1:x"  # pid 1, run by root
+    if os.geteuid() != 0:
+        assert not holder_is_dead(init)
+        return
+    os.seteuid(65534)  # nobody, for the probe only
+    try:
+        assert not holder_is_dead(init)
+    finally:
+        os.seteuid(0)
+
+
+def test_a_lease_expiring_at_this_millisecond_is_free(stream: SqliteStream) -> None:
+    """Expiry is inclusive: a lease whose expiry is the current millisecond may be taken. A lease
+    of ttl 0 expires at the millisecond it was taken; tried until a second holder asks within that
+    same millisecond (a write takes well under one)."""
+    same_millisecond = 0
+    for attempt in range(500):
+        first = stream.acquire_lease("raw", f"elsewhere:1:{attempt}", 0)
+        assert first is not None
+        second = stream.acquire_lease("raw", f"elsewhere:2:{attempt}", 0)
+        if now_ms() == first.expires_at_ms:  # both asked within one millisecond
+            same_millisecond += 1
+            assert second is not None
+        if same_millisecond >= 3:
+            break
+    assert same_millisecond >= 3
+
+
+def test_one_stream_object_serves_several_threads(stream: SqliteStream) -> None:
+    """The deliveries share one stream object between their threads."""
+    appended: list[list[int]] = []
+    threads = [
+        threading.Thread(target=lambda: appended.append(stream.put([("k", b"x")])))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(appended) == [[1], [2], [3], [4]]

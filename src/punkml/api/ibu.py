@@ -6,13 +6,16 @@ recipe needs only its hops: ``punkml.ml.recipes`` fills the documented defaults.
 ``200 {"model_version", "interval", "predictions": [{"id", "name", "ibu_pred", "ibu_low",
 "ibu_high", "model_version"} (+ "warnings" where a default or fallback was used), …]}``; ``413``
 when the body is larger than ``MAX_BODY_BYTES`` or lists more than ``MAX_RECIPES`` recipes;
-``422`` with the field path (``loc``) of every invalid field; ``503`` when no model is promoted. The promoted model is loaded once per process, verified
+``422`` with the field path (``loc``) of every invalid field; ``503`` when no model is promoted,
+or when the promoted one cannot be loaded (tampered, of another format). The promoted model is
+loaded once per process, verified
 (SHA-256), cached on the application, and reloaded when another version is promoted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from http import HTTPStatus
 from pathlib import Path
@@ -22,7 +25,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from punkml.errors import RecipeError, TooManyRecipesError
+from punkml.errors import ModelError, RecipeError, TooManyRecipesError
 from punkml.ml.predict import predict_recipes
 from punkml.ml.recipes import RecipeBatch, read_recipes
 
@@ -33,6 +36,8 @@ MAX_RECIPES = 1_000
 MAX_BODY_BYTES = 8 * 1024 * 1024
 INLINE_PARSE_BYTES = 64 * 1024
 JSON = "application/json"
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["ibu"])
 
@@ -110,7 +115,11 @@ def _refusal_details(batch: RecipeBatch) -> list[dict[str, Any]]:
 @router.post(
     "/v2/ibu",
     summary="Predict IBU (with a 90% interval) for one recipe or a list of up to 1,000",
-    responses={413: {"description": "Body too large"}, 422: {"description": "Invalid recipe"}},
+    responses={
+        413: {"description": "Body too large"},
+        422: {"description": "Invalid recipe"},
+        503: {"description": "No IBU model is promoted, or the promoted one cannot be loaded"},
+    },
 )
 async def predict_ibu(request: Request) -> Response:
     """Predict the bitterness of Punk API v2 recipes with the promoted model."""
@@ -138,7 +147,17 @@ async def predict_ibu(request: Request) -> Response:
             HTTPStatus.UNPROCESSABLE_ENTITY, "invalid recipe", detail=_refusal_details(batch)
         )
     cache = _cache(request)
-    loaded = cache.get() if cache.is_loaded else await asyncio.to_thread(cache.get)
+    try:
+        loaded = cache.get() if cache.is_loaded else await asyncio.to_thread(cache.get)
+    except ModelError as exc:
+        # Tampered, of another format, half deleted: the operator's problem, told in the log;
+        # the client learns only that no usable model is promoted (no server paths).
+        log.error("the promoted IBU model cannot be served: %s", exc)
+        return _error(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "the promoted IBU model cannot be loaded on this server (its log says why): train "
+            "again or promote another version",
+        )
     if loaded is None:
         return _error(
             HTTPStatus.SERVICE_UNAVAILABLE,

@@ -46,6 +46,11 @@ SEED = 42
 XGB_THREADS = 1
 PREDICT_THREADS = 2
 CALIBRATION_FOLDS = 5
+# The shape of a fitted model's attributes. Raise it whenever a fitted attribute is added, renamed
+# or changes meaning: a stored model of another format is then refused at load with a hint to
+# train again (``registry.load_model``), instead of failing on its first prediction. Models
+# stored before the number existed count as format 1.
+MODEL_FORMAT = 2
 
 
 def baseline_regressor() -> Any:
@@ -271,6 +276,7 @@ class IbuModel(BaseEstimator):
         self.interval_width_ = conformal_quantile(residuals, self.interval_alpha)
         self.regressor_ = clone(self.regressor).fit(X, y)
         self.n_train_ = len(y)
+        self.model_format_ = MODEL_FORMAT
         self.feature_names_ = [str(name) for name in self.features_.get_feature_names_out()]
         return self
 

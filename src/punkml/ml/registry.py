@@ -169,10 +169,18 @@ def load_model(version_dir: Path) -> tuple[IbuModel, dict[str, Any]]:
     if untrusted:
         raise ModelError(f"refusing to load {model_path}: it needs untrusted types {untrusted}")
     model = sio.load(model_path, trusted=list(TRUSTED_TYPES))
-    from punkml.ml.models import IbuModel  # XGBoost, scikit-learn: only once a model is loaded
+    # XGBoost, scikit-learn: only once a model is loaded
+    from punkml.ml.models import MODEL_FORMAT, IbuModel
 
     if not isinstance(model, IbuModel):
         raise ModelError(f"{model_path} does not hold an IBU model")
+    stored_format = vars(model).get("model_format_", 1)
+    if stored_format != MODEL_FORMAT:
+        raise ModelError(
+            f"model {version_dir.name} was trained by another punkml (model format "
+            f"{stored_format}; this one reads format {MODEL_FORMAT}): train it again with "
+            "`punkml train` (or `punkml run`)"
+        )
     return model, manifest
 
 

@@ -13,7 +13,9 @@ implements the ``Stream`` protocol.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import socket
 import sqlite3
 import threading
@@ -33,6 +35,8 @@ from punkml.errors import ConfigError, StreamError
 MAX_RECORD_BYTES = 1024 * 1024
 """Largest record the stream accepts (bytes), as for one Kinesis record."""
 MAX_PARTITION_KEY_CHARS = 256
+# A consumer name: 1-64 letters, digits (as str.isalnum says: \w), '_' or '-'.
+_CONSUMER_NAME = re.compile(r"[\w-]{1,64}")
 DEFAULT_RETENTION_HOURS = 24.0
 BUSY_TIMEOUT_MS = 30_000
 
@@ -99,11 +103,11 @@ class StreamInfo:
     consumers: tuple[ConsumerState, ...]
 
     def lag(self, checkpoint: int) -> int:
-        """Records on the stream a consumer at ``checkpoint`` has not checkpointed (sequence
-        numbers are dense)."""
-        if self.newest_seq is None or self.oldest_seq is None:
+        """Records on the stream a consumer at ``checkpoint`` has not checkpointed: sequence
+        numbers are dense, so those are the newest ones, and trimmed records are not among them."""
+        if self.newest_seq is None:
             return 0
-        return max(0, self.newest_seq - max(checkpoint, self.oldest_seq - 1))
+        return min(self.length, max(0, self.newest_seq - checkpoint))
 
 
 @runtime_checkable
@@ -210,7 +214,7 @@ def retention_from_query(uri: str, query: dict[str, list[str]]) -> float:
     try:
         retention = float(query["retention_hours"][-1])
     except ValueError:
-        retention = -1.0
+        retention = math.nan  # not a number: refused below, as "nan" is
     if not retention > 0:
         raise ConfigError(f"stream URI {uri!r}: retention_hours must be a number greater than 0")
     return retention
@@ -253,13 +257,9 @@ class SqliteStream(Closeable):
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # One connection per stream object, shareable between threads under ``_lock``.
-            self._db = sqlite3.connect(
-                self.path,
-                isolation_level=None,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-                check_same_thread=False,
-            )
+            # One connection per stream object, shareable between threads under ``_lock``; its
+            # busy timeout is the pragma's (nothing locks before it is set).
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._set_up()
@@ -321,10 +321,7 @@ class SqliteStream(Closeable):
                 seqs = list(range(first, first + len(records)))
                 db.executemany(
                     "INSERT INTO records (seq, partition_key, arrived_at_ms, data) VALUES (?,?,?,?)",
-                    [
-                        (seq, key, arrived, data)
-                        for seq, (key, data) in zip(seqs, records, strict=True)
-                    ],
+                    [(seq, key, arrived, data) for seq, (key, data) in enumerate(records, first)],
                 )
                 self._set_meta(db, "last_seq", seqs[-1])
         except sqlite3.Error as exc:
@@ -375,10 +372,11 @@ class SqliteStream(Closeable):
             current, current_expiry = db.execute(
                 "SELECT lease_holder, lease_expires_ms FROM consumers WHERE name = ?", (consumer,)
             ).fetchone()
+            # A holder is always written with its expiry (and cleared with it).
             free = (
                 current is None
                 or current == holder
-                or (current_expiry or 0) <= now
+                or current_expiry <= now
                 or holder_is_dead(current)
             )
             if not free:
@@ -552,7 +550,7 @@ def check_record(key: str, data: bytes) -> None:
 
 
 def _check_consumer_name(name: str) -> None:
-    if not name or len(name) > 64 or not name.replace("-", "").replace("_", "").isalnum():
+    if not _CONSUMER_NAME.fullmatch(name):
         raise StreamError(
             f"consumer name {name!r} must be 1-64 letters, digits, '-' or '_' characters"
         )

@@ -648,6 +648,9 @@ def test_the_year_is_read_after_the_separator() -> None:
     beers = [{"id": 1, "first_brewed": "12x34/2010"}]
     assert run(beers, brewed_before="01-2011") == [1]
     assert run(beers, brewed_after="11-2010") == [1]
+    # The filters' own dates too ("MM-YYYY"): the digits before the "-" are not the year.
+    assert run(beers, brewed_before="01x99-2011") == [1]
+    assert run(beers, brewed_after="11x20-2010") == [1]
 
 
 def test_threshold_sets_are_the_direct_comparisons() -> None:

@@ -17,6 +17,7 @@ from typing_extensions import TypedDict
 from punkml.errors import SchemaError
 from punkml.pipeline import columnar
 from punkml.pipeline.cleaned import MAX_BEER_BYTES
+from punkml.pipeline.normalize import ibu_flag
 from punkml.pipeline.stream import Record
 from punkml.pipeline.transform import TransformedBatch, concat_batches, transform_batch
 from punkml.source.schema import validate_beer_json
@@ -267,4 +268,32 @@ def test_a_batch_of_all_distinct_spellings_is_cleaned_right(beers: list[dict[str
     records = _records(payloads)
     fast = transform_batch(records)
     assert fast.tables["hop_additions"].num_rows == 8_000
+    _assert_same(fast, one_by_one(records))
+
+
+def test_ibu_flags_and_blank_first_brewed_are_judged_row_by_row(
+    beers: list[dict[str, Any]],
+) -> None:
+    # The flag and the blank date are computed once per distinct value: every row still gets
+    # its own, whatever repeats around it.
+    cases = [
+        (None, 1050.0, ""),
+        (45.0, None, "09/2007"),
+        (1085.0, 1085.0, ""),
+        (1085.0, 1050.0, "09/2007"),
+        (450.0, 1060.0, "01/2010"),
+        (45.0, 1060.0, ""),
+        (None, None, "09/2007"),
+    ]
+    payloads = []
+    for number, (ibu, target_og, first_brewed) in enumerate(cases * 2, 1):
+        beer = {**beers[number % len(beers)], "id": number}
+        beer.update(ibu=ibu, target_og=target_og, first_brewed=first_brewed)
+        payloads.append(orjson.dumps(beer))
+    records = _records(payloads)
+    fast = transform_batch(records)
+    assert not fast.dead_letters.num_rows
+    rows = fast.tables["beers"].to_pylist()
+    assert [row["ibu_flag"] for row in rows] == [ibu_flag(i, og) for i, og, _ in cases * 2]
+    assert [row["first_brewed"] for row in rows] == [text or None for _, _, text in cases * 2]
     _assert_same(fast, one_by_one(records))

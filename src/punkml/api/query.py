@@ -338,9 +338,10 @@ def bits_of(flags: npt.NDArray[np.bool_]) -> BeerSet:
 
 
 def positions_of(beers: BeerSet, size: int) -> npt.NDArray[np.intp]:
-    """The positions in a set, ascending (``size``: how many beers there are)."""
+    """The positions in a set, ascending (``size``: how many beers there are; a set holds no
+    position past them, so the padding bits of the last byte are zeros)."""
     packed = np.frombuffer(beers.to_bytes((size + 7) // 8, "little"), dtype=np.uint8)
-    return np.unpackbits(packed, count=size, bitorder="little").nonzero()[0]
+    return np.unpackbits(packed, bitorder="little").nonzero()[0]
 
 
 class ThresholdColumn:
@@ -356,10 +357,9 @@ class ThresholdColumn:
         cuts = np.unique(values[~np.isnan(values)])  # ascending
         self._cuts: list[float] = cuts.tolist()
         self._greater = greater
-        if greater:  # answer k: the values above the k smallest distinct values
-            bounds = [-math.inf, *self._cuts]
-            self._answers = [bits_of(values > bound) for bound in bounds]
-            self._answers[0] = bits_of(~np.isnan(values))
+        if greater:  # answer k: the values above the k smallest distinct values (0: every one)
+            numbers = bits_of(~np.isnan(values))
+            self._answers = [numbers, *(bits_of(values > cut) for cut in self._cuts)]
         else:  # answer k: the values below the k-th distinct value (all of them past the last)
             self._answers = [bits_of(values < bound) for bound in self._cuts]
             self._answers.append(bits_of(~np.isnan(values)))

@@ -212,7 +212,6 @@ def clean_columns(
     hops = _list_column(ingredients.field("hops"))
     malts = _list_column(ingredients.field("malt"))
     boil_total = _boil_totals(hops.values.field("add"), hops.offsets)
-    ibu, target_og = column["ibu"].to_pylist(), column["target_og"].to_pylist()
     as_received = ("id", "name", "abv", "ibu", "target_fg", "target_og", "ebc", "srm", "ph")
     beers = BEERS.table(
         {
@@ -221,8 +220,8 @@ def clean_columns(
             "boil_volume_litres": _converted(column["boil_volume"], litres, positive_only=True),
             "boil_minutes": boil_total,
             "yeast": ingredients.field("yeast"),
-            "first_brewed": [text or None for text in column["first_brewed"].to_pylist()],
-            "ibu_flag": [ibu_flag(i, og) for i, og in zip(ibu, target_og, strict=True)],
+            "first_brewed": _mapped(column["first_brewed"], _blank_as_none, pa.string()),
+            "ibu_flag": _ibu_flags(column["ibu"], column["target_og"]),
             "hop_count": np.diff(hops.offsets),
             "malt_count": np.diff(malts.offsets),
             "seq": seq,
@@ -294,6 +293,21 @@ def _mapped(array: pa.Array, function: Any, type_: pa.DataType) -> pa.Array:
     """``function`` of every value, computed once per distinct value."""
     codes, distinct = _encode(array)
     return pa.array([function(value) for value in distinct], type_).take(pa.array(codes))
+
+
+def _blank_as_none(text: str | None) -> str | None:
+    return text or None
+
+
+def _ibu_flags(ibu: pa.Array, target_og: pa.Array) -> pa.Array:
+    """``normalize.ibu_flag`` of every row, computed once per distinct (ibu, target_og) pair."""
+    ibu_codes, ibus = _encode(ibu)
+    og_codes, ogs = _encode(target_og)
+    _, first, inverse = np.unique(
+        ibu_codes * len(ogs) + og_codes, return_index=True, return_inverse=True
+    )
+    flags = [ibu_flag(ibus[ibu_codes[row]], ogs[og_codes[row]]) for row in first.tolist()]
+    return pa.array(flags, pa.string()).take(pa.array(inverse.reshape(-1), pa.int64()))
 
 
 def _boil_totals(adds: pa.Array, offsets: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:

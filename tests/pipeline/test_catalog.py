@@ -12,9 +12,11 @@ import pytest
 
 from punkml.config import Settings
 from punkml.errors import LakeError
+from punkml.pipeline import catalog as catalog_module
 from punkml.pipeline.catalog import VIEWS, Catalog
 from punkml.pipeline.delivery import Deliverer
 from punkml.pipeline.lake import Lake
+from punkml.pipeline.lake_schema import PREDICTIONS
 from punkml.pipeline.raw import RawSink
 from punkml.pipeline.stream import SqliteStream
 from punkml.pipeline.transform import CleanedSink
@@ -146,3 +148,37 @@ def test_the_catalog_file_survives_moving_the_home_and_sees_every_change(
         "predictions": 2,
     }
     assert counts["hop_additions"] > 7 and counts["malts"] > 7
+
+
+def test_duckdb_readers_give_the_arrow_datasets_rows_and_columns(
+    settings: Settings,
+    stream: SqliteStream,
+    beers: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A local lake is read by DuckDB's own readers; an object store, or files DuckDB cannot read
+    # into the declared columns, through Arrow datasets: the views must not tell them apart.
+    stream.put([(str(b["id"]), orjson.dumps(b)) for b in beers[:6]] + [("x", b"junk")])
+    _deliver(stream, settings)
+
+    def every_view() -> dict[str, pa.Table]:
+        with Catalog(settings) as catalog:
+            return {view: catalog.query(f"SELECT * FROM {view} ORDER BY ALL") for view in VIEWS}
+
+    native = every_view()
+    monkeypatch.setattr(catalog_module, "_native_view", lambda *args: False)
+    arrow = every_view()
+    for view in VIEWS:
+        assert native[view].schema == arrow[view].schema, view
+        assert native[view].to_pylist() == arrow[view].to_pylist(), view
+    assert native["raw_beers"].num_rows == 7 and native["dead_letters"].num_rows == 1
+
+
+def test_a_table_whose_files_lack_declared_columns_still_shows_them(settings: Settings) -> None:
+    folder = settings.lake_dir / "predictions"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"id": [1], "ibu_pred": [40.5]}), folder / "v1.parquet")
+    with Catalog(settings) as catalog:
+        table = catalog.query("SELECT * FROM predictions")
+    assert table.column_names == PREDICTIONS.view_schema.names
+    assert table.to_pylist()[0]["ibu_pred"] == 40.5

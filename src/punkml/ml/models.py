@@ -369,7 +369,7 @@ def conformal_quantile(residuals: np.ndarray, alpha: float) -> float:
     that rank exceeds n)."""
     import numpy as np
 
-    ordered = np.sort(np.asarray(residuals, dtype=float))
+    ordered = np.sort(residuals)
     if len(ordered) == 0:
         raise ModelError("cannot calibrate an interval without residuals")
     rank = min(math.ceil((len(ordered) + 1) * (1.0 - alpha)), len(ordered))
@@ -385,13 +385,8 @@ def make_model(model_type: str) -> IbuModel:
             regressor=baseline_regressor(),
             interval_scale="absolute",
         )
-    if model_type == "recipe":
-        return IbuModel(
-            model_type="recipe",
-            features=RecipeFeatures(),
-            regressor=monotone_recipe_regressor(),
-            interval_scale="log",
-        )
+    if model_type == "recipe":  # IbuModel's defaults: the recipe type, a log-scale interval
+        return IbuModel(features=RecipeFeatures(), regressor=monotone_recipe_regressor())
     raise ModelError(f"unknown --model-type {model_type!r}: use one of {', '.join(MODEL_TYPES)}")
 
 

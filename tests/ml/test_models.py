@@ -306,6 +306,7 @@ def test_the_members_are_averaged_in_log_space() -> None:
     np.testing.assert_allclose(model.predict(X), np.expm1((boosted + forest) / 2.0), rtol=1e-9)
     alone = floored_regressor(tinseth_column=-1, forest_trees=0).fit(X, y)
     assert alone.forest_ is None
+    assert len(floored_regressor(forest_trees=1).fit(X, y).forest_) == 1  # one tree is a forest
     np.testing.assert_allclose(alone.predict_log(X), alone.booster_.predict(X), rtol=1e-6)
 
 

@@ -304,8 +304,12 @@ def test_the_members_are_averaged_in_log_space() -> None:
     forest = model.forest_.predict(X)
     np.testing.assert_allclose(model.predict_log(X), (boosted + forest) / 2.0, rtol=1e-12)
     np.testing.assert_allclose(model.predict(X), np.expm1((boosted + forest) / 2.0), rtol=1e-9)
+    # The forest reads its inputs: its answer grows with the load it was trained to follow.
+    assert forest[np.argmax(X[:, 0])] > forest[np.argmin(X[:, 0])] + 1.0
     alone = floored_regressor(tinseth_column=-1, forest_trees=0).fit(X, y)
     assert alone.forest_ is None
+    boosted_alone = alone.booster_.predict(X).astype(float)  # the booster answers in float32
+    np.testing.assert_array_equal(alone.predict(X), np.maximum(np.expm1(boosted_alone), 0.0))
     assert len(floored_regressor(forest_trees=1).fit(X, y).forest_) == 1  # one tree is a forest
     np.testing.assert_allclose(alone.predict_log(X), alone.booster_.predict(X), rtol=1e-6)
 

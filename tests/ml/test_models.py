@@ -218,6 +218,8 @@ def test_the_training_set_must_have_ten_labelled_beers(
     labels[3] = np.nan
     with pytest.raises(ModelError, match="need at least 10 beers"):
         model.fit(ten, labels)
+    with pytest.raises(ModelError, match="need at least 10 beers"):
+        model.fit(ten, [*labels[:3], None, *labels[4:]])  # a plain list, one IBU unknown
 
 
 def test_the_served_recipe_learner_is_the_documented_one(
@@ -476,6 +478,8 @@ def test_recipe_keys_are_stable_across_versions(fitted_models: dict[str, IbuMode
     keys = model.recipe_keys(rows)
     assert keys[0] == keys[1] != keys[2]
     assert keys == RECIPE_KEYS
+    whole = np.array([[1, 0, 3]])  # the same row as integers or floats: one key
+    assert model.recipe_keys(whole) == model.recipe_keys(whole.astype(float))
 
 
 RECIPE_KEYS = ["1d00ace7a7514059", "1d00ace7a7514059", "5509637554f874c2"]

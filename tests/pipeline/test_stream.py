@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -29,6 +30,7 @@ from punkml.pipeline.stream import (
     now_ms,
     open_stream,
     parse_sqlite_uri,
+    retry_while_busy,
 )
 
 
@@ -290,7 +292,11 @@ def test_an_unreaped_dead_child_is_dead_and_other_hosts_are_not_judged() -> None
         assert holder_is_dead(f"{socket.gethostname()}:{child.pid}:x")  # a zombie
     finally:
         child.wait()
-    assert not holder_is_dead(f"{socket.gethostname()}:{os.getpid()}:x")
+    previous = signal.signal(signal.SIGHUP, _refuse_signal)  # a probe sends no signal
+    try:
+        assert not holder_is_dead(f"{socket.gethostname()}:{os.getpid()}:x")
+    finally:
+        signal.signal(signal.SIGHUP, previous)
     assert not holder_is_dead(f"not-{socket.gethostname()}:{child.pid}:x")
     assert not holder_is_dead(f"{socket.gethostname()}:pid:x")
 
@@ -368,6 +374,10 @@ def test_trimmed_counts_add_up_and_an_empty_stream_has_no_bounds(settings: Setti
             log.put([("k", data)])
             assert log.trim(now_ms() + 2 * 3_600_000) == 1
         assert log.info().trimmed == 2
+
+
+def _refuse_signal(signum: int, frame: object) -> None:
+    raise AssertionError(f"signal {signum} was sent to a process that was only to be probed")
 
 
 def test_a_holder_id_is_read_up_to_its_second_colon() -> None:
@@ -448,11 +458,11 @@ def test_a_process_of_another_user_is_not_judged_dead() -> None:
     if os.geteuid() != 0:
         assert not holder_is_dead(init)
         return
-    os.seteuid(65534)  # nobody, for the probe only
+    os.setresuid(65534, 65534, 0)  # nobody for the probe; the saved id 0 allows the way back
     try:
         assert not holder_is_dead(init)
     finally:
-        os.seteuid(0)
+        os.setresuid(0, 0, 0)
 
 
 def test_a_lease_expiring_at_this_millisecond_is_free(stream: SqliteStream) -> None:
@@ -484,3 +494,49 @@ def test_one_stream_object_serves_several_threads(stream: SqliteStream) -> None:
     for thread in threads:
         thread.join()
     assert sorted(appended) == [[1], [2], [3], [4]]
+
+
+def test_a_failed_append_names_the_file_and_writes_nothing(settings: Settings) -> None:
+    """An append that fails after the lock was taken (here a sequence counter set back by hand,
+    so the next number is taken) names the stream and the cause, and leaves no record behind."""
+    with SqliteStream(settings.stream_path) as log:
+        assert log.put([("k", b"a")]) == [1]
+        with sqlite3.connect(settings.stream_path) as db:
+            db.execute("UPDATE meta SET value = 0 WHERE key = 'last_seq'")
+        with pytest.raises(
+            StreamError, match=f"cannot append to the stream {settings.stream_path}: UNIQUE"
+        ):
+            log.put([("k", b"b"), ("k", b"c")])
+        assert [(r.seq, r.data) for r in log.read(0, 10)] == [(1, b"a")]
+
+
+def failing(*messages: str) -> tuple[list[int], Any]:
+    """An action that fails with SQLite's errors ``messages`` in turn, then succeeds; and the
+    list of its calls."""
+    calls: list[int] = []
+
+    def action() -> None:
+        calls.append(len(calls))
+        if len(calls) <= len(messages):
+            raise sqlite3.OperationalError(messages[len(calls) - 1])
+
+    return calls, action
+
+
+def test_a_set_up_is_retried_while_the_file_is_locked_or_busy() -> None:
+    """Several processes creating the same stream file: SQLite may answer "locked" or "busy" at
+    once; the set-up is tried again until it succeeds."""
+    calls, action = failing("database is locked", "database schema is busy")
+    retry_while_busy(action, 30.0)
+    assert len(calls) == 3
+
+
+def test_other_set_up_errors_and_a_lock_past_the_timeout_are_raised() -> None:
+    calls, action = failing("no such table: x")
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        retry_while_busy(action, 30.0)
+    assert len(calls) == 1
+    calls, action = failing(*["database is locked"] * 1000)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        retry_while_busy(action, 0.5)  # tried every 50 ms for half a second
+    assert 3 <= len(calls) <= 12

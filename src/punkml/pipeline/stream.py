@@ -272,18 +272,13 @@ class SqliteStream(Closeable):
         Switching a new file to WAL needs an exclusive lock, and SQLite may answer "locked" at
         once instead of waiting, when several producers and deliverers start together.
         """
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        while True:
-            try:
-                if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                    self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.executescript(_SCHEMA)
-                return
-            except sqlite3.OperationalError as exc:
-                busy = "locked" in str(exc) or "busy" in str(exc)
-                if not busy or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+
+        def create() -> None:
+            if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+
+        retry_while_busy(create, BUSY_TIMEOUT_MS / 1000)
 
     @classmethod
     def from_uri(cls, uri: str, settings: Settings) -> SqliteStream:
@@ -502,6 +497,21 @@ class SqliteStream(Closeable):
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+
+def retry_while_busy(action: Callable[[], None], timeout_seconds: float) -> None:
+    """Run ``action``; while it fails with SQLite's "locked" or "busy", run it again every 50 ms,
+    for up to ``timeout_seconds``; any other error, or the last one, is raised."""
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        try:
+            action()
+            return
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def holder_is_dead(holder: str) -> bool:

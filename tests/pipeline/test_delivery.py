@@ -498,6 +498,24 @@ def test_a_long_running_delivery_compacts_at_its_interval(
     assert calls == [5, 5, 5]  # between batches, with the checkpoint of what was delivered
 
 
+def test_no_compaction_before_its_interval_has_passed(
+    settings: Settings, stream: SqliteStream
+) -> None:
+    # The interval counts from the deliverer's start: an hour-long interval never comes due in a
+    # delivery of a few batches, however long the machine has been up.
+    stream.put([("k", b"{}")] * 6)
+    calls: list[int] = []
+    config = DeliveryConfig(poll_seconds=0.01, buffer_bytes=2, compact_every_seconds=3600)
+    deliverer = Deliverer(
+        stream,
+        RawSink(Lake.open(settings.lake_uri)),
+        config,
+        compactor=lambda checkpoint, _: calls.append(checkpoint),
+    )
+    assert deliverer.run(until_idle=True).batches == 6  # one 2-byte record per batch
+    assert calls == []
+
+
 def test_a_batch_planned_but_never_written_is_written_by_the_replay(
     settings: Settings, stream: SqliteStream
 ) -> None:

@@ -188,10 +188,6 @@ class Catalog(Closeable):
 
         con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")
-        # One thread: with two, DuckDB's JSON reader spends 40 % of a count of raw_beers in mutex
-        # lock and unlock (perf) and counts the gzip lines 1.7 times slower, in CPU and in wall
-        # time; the Parquet queries of a lake this size run as fast on one.
-        con.execute("SET threads = 1")
         for name, table in LAKE_TABLES.items():
             files = self.lake.files(table.directory, table.suffix)
             # A local lake is read by DuckDB's own readers, the views catalog.duckdb holds: gzip
